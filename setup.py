@@ -24,7 +24,6 @@ setuptools.setup(
     url=cfg["git_url"],
     packages=setuptools.find_packages(include=["bakedavatar", "bakedavatar.*"]),
     include_package_data=True,
-    package_data={"bakedavatar": ["assets/**/*", "web/**/*"]},
     python_requires=">=" + cfg["min_python"],
     install_requires=requirements,
     extras_require={"dev": dev_requirements},
