@@ -1,8 +1,9 @@
 // Open a notebook in a running JupyterLab with headless Chromium, run all cells, wait for the widgets to
 // render, save a screenshot and print a JSON report on stdout:
-//   {ok, cells, errors[], stderr[], pageErrors[], canvases[{width, height, nonBackground}],
+//   {ok, cells, errors[], stderr[], pageErrors[], consoleErrors[], canvases[{width, height, nonBackground, file}],
 //    images[{width, height}] (ipywidgets Image elements, natural size), screenshot}
-// nonBackground: fraction of the canvas's pixels that differ from its most frequent colour (0 = blank canvas).
+// nonBackground: fraction of the canvas's pixels that differ from its most frequent colour (0 = blank canvas);
+// file: that canvas's own screenshot, OUT_canvasN.png beside OUT.png.
 // Usage: node jupyterlab_screenshot.mjs URL NOTEBOOK OUT.png [TIMEOUT_SECONDS]
 //   URL       JupyterLab base URL with its token, e.g. http://127.0.0.1:8888/lab?token=abc
 //   NOTEBOOK  notebook path relative to the server's notebook directory
@@ -52,8 +53,9 @@ const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", arg
 const page = await browser.newPage({ viewport: { width: 1280, height: 1800 } });
 let code = 0;
 try {
-  const pageErrors = [];
+  const pageErrors = [], consoleErrors = [];
   page.on("pageerror", (e) => pageErrors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error" || process.env.ALLCONSOLE) consoleErrors.push(m.type() + ": " + m.text().slice(0, 2000)); });
   const target = new URL(url);
   target.pathname = "/lab/tree/" + notebook.split("/").map(encodeURIComponent).join("/");
   log(`opening ${target.pathname}`);
@@ -81,7 +83,7 @@ try {
     PANEL, { timeout: left(), polling: 500 }).catch(() => log("no canvas appeared"));
   await page.waitForTimeout(Math.min(5000, left()));
 
-  const report = { ok: true, cells: 0, errors: [], pageErrors, canvases: [], images: [], screenshot: out };
+  const report = { ok: true, cells: 0, errors: [], pageErrors, consoleErrors, canvases: [], images: [], screenshot: out };
   report.cells = await page.locator(`${PANEL} .jp-CodeCell`).count();
   report.errors = await page.locator(`${PANEL} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']`)
     .allInnerTexts();
@@ -91,8 +93,10 @@ try {
     await canvas.scrollIntoViewIfNeeded({ timeout: left() });
     const box = await canvas.boundingBox();
     if (!box || box.width < 2 || box.height < 2) continue;
+    const file = out.replace(/\.png$/, "") + `_canvas${report.canvases.length}.png`;
+    const png = await canvas.screenshot({ path: file, timeout: left() });
     report.canvases.push({ width: Math.round(box.width), height: Math.round(box.height),
-      nonBackground: await nonBackground(page, await canvas.screenshot({ timeout: left() })) });
+      nonBackground: await nonBackground(page, png), file });
   }
   for (const img of await page.locator(`${PANEL} .jp-OutputArea-output .widget-image`).all()) {
     report.images.push(await img.evaluate((e) => ({ width: e.naturalWidth, height: e.naturalHeight })));
