@@ -22,7 +22,11 @@ setuptools.setup(
     license="Apache-2.0",
     keywords=cfg["keywords"],
     url=cfg["git_url"],
-    packages=setuptools.find_packages(include=["bakedavatar", "bakedavatar.*"]),
+    # the web viewer (web/) ships inside the package as bakedavatar/web (found by bakedavatar.export.viewer_dir)
+    packages=setuptools.find_packages(include=["bakedavatar", "bakedavatar.*"]) + ["bakedavatar.web"],
+    package_dir={"bakedavatar.web": "web"},
+    package_data={"bakedavatar.web": ["*.html", "*.css", "js/*.js", "vendor/*.js", "vendor/three.LICENSE",
+                                      "vendor/README.md", "vendor/addons/controls/*.js"]},
     include_package_data=True,
     python_requires=">=" + cfg["min_python"],
     install_requires=requirements,

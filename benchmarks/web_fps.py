@@ -1,4 +1,4 @@
-"""Web viewer: uncapped frame rate and bundle size of a demo-sized avatar, in headless Chromium.
+"""Web viewer: uncapped frame rate of a demo-sized avatar in headless Chromium (bundle sizes: web_bundle.py).
 
 Exports `raster.demo_head_asset` at the demo configuration's sizes (8 layers of the demo head, 10.6k triangles
 each, 512^2 textures, 16 bases, 52 expressions) with a 50-frame talking-head sequence, serves it on 127.0.0.1,
@@ -130,9 +130,7 @@ def main():
     what = f"{r['n_layers']} layers, {r['faces']:,} triangles, {r['texture_res']}^2 textures"
     rows = [dict(figure=f"web viewer, uncapped frame rate at {b['width']}x{b['height']} ({what})",
                  value=round(b["fps"], 2), unit="frames/s", target=">= 25 on a GPU (software floor here)",
-                 device=device(), command=command, date=date),
-            dict(figure=f"web bundle size ({what}, PNG, float16 blendshapes)", value=round(r["size_mb"]["total"], 2),
-                 unit="MB", target="<= 20", device="-", command=command, date=date)]
+                 device=device(), command=command, date=date)]
     print(json.dumps(dict(rows=rows, benchmark=b), indent=1))
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,8 @@
 // Open a notebook in a running JupyterLab with headless Chromium, run all cells, wait for the widgets to
 // render, save a screenshot and print a JSON report on stdout:
-//   {ok, cells, errors[], stderr[], pageErrors[], consoleErrors[], canvases[{width, height, nonBackground, file}],
-//    images[{width, height}] (ipywidgets Image elements, natural size), screenshot}
+//   {ok, cells, errors[], stderr[], pageErrors[], consoleErrors[], widgetErrors[] (views that failed: their
+//    messages), canvases[{width, height, nonBackground, file}], images[{width, height}] (ipywidgets Image
+//    elements, natural size), screenshot}
 // nonBackground: fraction of the canvas's pixels that differ from its most frequent colour (0 = blank canvas);
 // file: that canvas's own screenshot, OUT_canvasN.png beside OUT.png.
 // Usage: node jupyterlab_screenshot.mjs URL NOTEBOOK OUT.png [TIMEOUT_SECONDS]
@@ -55,7 +56,7 @@ let code = 0;
 try {
   const pageErrors = [], consoleErrors = [];
   page.on("pageerror", (e) => pageErrors.push(String(e)));
-  page.on("console", (m) => { if (m.type() === "error" || process.env.ALLCONSOLE) consoleErrors.push(m.type() + ": " + m.text().slice(0, 2000)); });
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text().slice(0, 2000)); });
   const target = new URL(url);
   target.pathname = "/lab/tree/" + notebook.split("/").map(encodeURIComponent).join("/");
   log(`opening ${target.pathname}`);
@@ -97,6 +98,12 @@ try {
     const png = await canvas.screenshot({ path: file, timeout: left() });
     report.canvases.push({ width: Math.round(box.width), height: Math.round(box.height),
       nonBackground: await nonBackground(page, png), file });
+  }
+  // widgets whose view failed show "Click to show javascript error": click, read the message
+  report.widgetErrors = [];
+  for (const bad of await page.locator(`${PANEL} .jupyter-widgets-error-widget`).all()) {
+    await bad.click({ timeout: 5000 }).catch(() => {});
+    report.widgetErrors.push((await bad.innerText()).slice(0, 3000));
   }
   for (const img of await page.locator(`${PANEL} .jp-OutputArea-output .widget-image`).all()) {
     report.images.push(await img.evaluate((e) => ({ width: e.naturalWidth, height: e.naturalHeight })));

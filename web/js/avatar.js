@@ -68,9 +68,9 @@ export class AvatarScene {
       const uniforms = {
         ...this.frame,
         u_coef_scale: { value: Float32Array.from(layer.blend.scale) },
-        u_blend: { value: dataTexture(bundle, layer.blend) },
-        u_position_atlas: { value: atlasTexture(bundle.images[i].position) },
-        u_radiance_atlas: { value: atlasTexture(bundle.images[i].radiance) },
+        // [blendshapes, position atlas, radiance atlas]: one sampler-array uniform (see glsl_shaders)
+        u_textures: { value: [dataTexture(bundle, layer.blend), atlasTexture(bundle.images[i].position),
+          atlasTexture(bundle.images[i].radiance)] },
         u_position_offset: { value: padded(layer.position_offset, P4, 0) },
         u_position_scale: { value: padded(layer.position_scale, P4, 1) },
         u_temperature: { value: manifest.spatial_temperature },
@@ -109,12 +109,14 @@ export class AvatarScene {
   }
 }
 
-// A three.js camera from an OpenCV camera ({K, w2c, width, height[, near, far]}) drawn at width x height pixels:
+// A three.js camera from an OpenCV camera ({K, w2c, width, height[, near, far]}) drawn on a canvas of
+// width x height pixels (the camera's image scaled to fit, centred: the same image when the sizes agree):
 // the projection of raster.perspective_projection with the OpenCV -> OpenGL axis flip folded in.
 export function setOpenCVCamera(camera, cam, width, height) {
-  const sx = width / cam.width, sy = height / cam.height;
-  const fx = cam.K[0][0] * sx, s = cam.K[0][1] * sx, cx = cam.K[0][2] * sx;
-  const fy = cam.K[1][1] * sy, cy = cam.K[1][2] * sy;
+  const k = Math.min(width / cam.width, height / cam.height);
+  const ox = (width - k * cam.width) / 2, oy = (height - k * cam.height) / 2;
+  const fx = cam.K[0][0] * k, s = cam.K[0][1] * k, cx = cam.K[0][2] * k + ox;
+  const fy = cam.K[1][1] * k, cy = cam.K[1][2] * k + oy;
   const n = cam.near ?? 0.1, f = cam.far ?? 100.0;
   camera.near = n;
   camera.far = f;

@@ -1,5 +1,6 @@
 // Loading a bakedavatar web bundle (written by bakedavatar.export.export_web): the manifest, the generated
-// shaders, the binary buffer as typed-array views (no copies), the texture atlases and the sequences.
+// shaders, the (gzip-compressed) binary buffer as typed-array views (no copies), the texture atlases and the
+// sequences.
 
 const TYPED = { float32: Float32Array, float16: Uint16Array, uint32: Uint32Array, uint16: Uint16Array, int8: Int8Array };
 
@@ -16,6 +17,16 @@ async function loadImage(url) {
   return createImageBitmap(blob, { premultiplyAlpha: "none", colorSpaceConversion: "none" });
 }
 
+// A binary buffer, inflated with the browser's DecompressionStream when it is gzip data (a web server may
+// already have inflated it: then it is taken as is).
+async function loadBuffer(url) {
+  const data = await (await fetchOk(url)).arrayBuffer();
+  const head = new Uint8Array(data, 0, Math.min(2, data.byteLength));
+  if (head[0] !== 0x1f || head[1] !== 0x8b) return data;
+  const stream = new Blob([data]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Response(stream).arrayBuffer();
+}
+
 export async function loadBundle(base) {
   const root = new URL(base.endsWith("/") ? base : `${base}/`, window.location.href);
   const at = (uri) => new URL(uri, root).toString();
@@ -25,7 +36,7 @@ export async function loadBundle(base) {
   }
   const [shaders, buffers] = await Promise.all([
     fetchOk(at(manifest.shaders)).then((r) => r.json()),
-    Promise.all(manifest.buffers.map((b) => fetchOk(at(b.uri)).then((r) => r.arrayBuffer()))),
+    Promise.all(manifest.buffers.map((b) => loadBuffer(at(b.uri)))),
   ]);
   manifest.buffers.forEach((b, i) => {
     if (buffers[i].byteLength !== b.byteLength) throw new Error(`${at(b.uri)}: expected ${b.byteLength} bytes`);

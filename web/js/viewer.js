@@ -1,6 +1,7 @@
 // The bakedavatar viewer: loads a bundle (?bundle=URL, default bundle/), plays its sequences, orbits, measures.
-// ?size=WxH fixes the canvas size (benchmarks). Test mode: ?frame=N&sequence=S&camera={"K":..,"w2c":..,"width":..,"height":..} renders that frame once at
-// width x height and sets window.renderDone = true. window.bakedavatar exposes hooks for tests (below).
+// ?size=WxH fixes the canvas size (benchmarks). Test mode: ?frame=N&sequence=S&camera={"K":..,"w2c":..,
+// "width":..,"height":..} renders that frame once at width x height and sets window.renderDone = true.
+// window.bakedavatar exposes hooks for tests and scripts (at the end of this file).
 import * as THREE from "three";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 import { AvatarScene, setOpenCVCamera } from "./avatar.js";
@@ -103,7 +104,8 @@ class Viewer {
     }
     const ms = performance.now() - t0;
     const result = { fps: (1000 * frames) / ms, frames, ms, width: this.width, height: this.height };
-    $("fps").textContent = `uncapped: ${result.fps.toFixed(1)} frames/s (${frames} frames at ${this.width}x${this.height})`;
+    $("fps").textContent = `uncapped: ${result.fps.toFixed(1)} frames/s ` +
+      `(${frames} frame${frames === 1 ? "" : "s"} at ${this.width}x${this.height})`;
     this.lastBenchmark = result;
     this.render();
     return result;
