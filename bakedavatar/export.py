@@ -24,15 +24,15 @@ import torch
 from PIL import Image
 
 from .data import imavatar_to_opencv
-from .texture import (AssetError, BakedAvatar, BakedLayer, asset_bones, asset_mlp_weights, load_asset,
-                                 quantize_features, quantize_unit)
+from .texture import (AssetError, BakedAvatar, BakedLayer, _check, asset_bones, asset_mlp_weights,
+                                 load_asset, quantize_features, quantize_unit)
 
 # %% auto #0
 __all__ = ['DATA_WIDTH', 'DEPTH_EPS', 'BLEND_FORMATS', 'PASS_KINDS', 'SEQUENCE_FPS', 'WEB_FORMAT', 'WEB_FORMAT_VERSION',
            'TEXTURE_FORMATS', 'gl_vertices', 'blend_columns', 'encode_blend', 'decode_blend', 'atlas_grid',
            'pack_atlas', 'unpack_atlas', 'position_tiles', 'web_dims', 'glsl_shaders', 'draw_passes', 'frame_uniforms',
-           'layer_uniforms', 'export_sequences', 'default_camera', 'export_web', 'bundle_size_mb', 'load_web_bundle',
-           'load_web_sequences', 'bundle_fidelity', 'viewer_dir', 'make_server', 'serve']
+           'layer_uniforms', 'export_sequences', 'web_manifest', 'default_camera', 'export_web', 'bundle_size_mb',
+           'load_web_bundle', 'load_web_sequences', 'bundle_fidelity', 'viewer_dir', 'make_server', 'serve']
 
 # %% ../nbs/12_export.ipynb #0fdbc85d
 def gl_vertices(faces: np.ndarray, # (F,3) mesh vertex per corner
@@ -405,7 +405,7 @@ def _sequence_camera(params: dict, folder: Path) -> dict | None:
 
 
 def export_sequences(paths, # flame_params.json files or the video folders that hold them
-                    ) -> list: # [dict(name, frames (N, n_expr+15) float32, fps, n_expr, camera or None)]
+                    ) -> list: # [dict(name, frames (N, n_expr+15) float32, fps, n_expr, camera or None, path)]
     "Read FLAME tracks into `[expression | pose]` rows (25 fps), named after their folders."
     out, names = [], set()
     for path in [Path(p) for p in paths]:
@@ -431,7 +431,7 @@ def export_sequences(paths, # flame_params.json files or the video folders that 
         if not np.isfinite(data).all():
             raise ValueError(f"{path}: NaN or infinite values")
         out.append(dict(name=name, frames=data, fps=SEQUENCE_FPS, n_expr=data.shape[1] - 15,
-                        camera=_sequence_camera(params, path.parent)))
+                        camera=_sequence_camera(params, path.parent), path=path))
     return out
 
 # %% ../nbs/12_export.ipynb #c5432c2e
@@ -439,6 +439,32 @@ WEB_FORMAT = "bakedavatar-web"
 WEB_FORMAT_VERSION = 1
 TEXTURE_FORMATS = ("png", "webp", "webp-lossy")  # lossless PNG; lossless WebP; WebP with lossy radiance colour
 
+
+def web_manifest(folder, # a bundle written by `export_web`
+                ) -> dict: # its manifest.json
+    "A web bundle's manifest, checked (present, JSON, format, version); `AssetError` naming the file otherwise."
+    mpath = Path(folder) / "manifest.json"
+    _check(mpath.is_file(), mpath, "missing file (not a web bundle; make one with export_web)")
+    try:
+        m = json.loads(mpath.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise AssetError(f"{mpath}: not valid JSON ({e})") from None
+    fmt = m.get("format") if isinstance(m, dict) else None
+    _check(fmt == WEB_FORMAT, mpath, f"format is {fmt!r}, expected {WEB_FORMAT!r} (not a web bundle)")
+    _check(m.get("format_version") == WEB_FORMAT_VERSION, mpath,
+           f"unsupported format_version {m.get('format_version')!r} (this library reads {WEB_FORMAT_VERSION})")
+    return m
+
+
+def _check_replaceable(out_dir: Path):
+    "A new bundle may replace a web bundle or an empty folder, nothing else."
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"{out_dir}: exists and is not a folder; refusing to replace it")
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        try:
+            web_manifest(out_dir)
+        except AssetError:
+            raise ValueError(f"{out_dir}: exists and is not a web bundle; refusing to replace it") from None
 
 class _Buffer:
     "Arrays appended to one little-endian binary buffer, as named views."
@@ -498,16 +524,21 @@ def export_web(asset, # a `BakedAvatar` or an asset folder (`load_asset`)
                texture_quality: int = 95, # WebP quality of the radiance colour for "webp-lossy"
               ) -> Path: # the bundle folder
     "Write a baked avatar as a web bundle: manifest.json, shaders.json, avatar.bin.gz, texture atlases, sequences."
-    asset = asset if isinstance(asset, BakedAvatar) else load_asset(asset)
     if texture_format not in TEXTURE_FORMATS:
         raise ValueError(f"export_web: texture_format must be one of {list(TEXTURE_FORMATS)}, got {texture_format!r}")
+    if blend_dtype not in BLEND_FORMATS:
+        raise ValueError(f"export_web: blend_dtype must be one of {list(BLEND_FORMATS)}, got {blend_dtype!r}")
+    if not 0 <= texture_quality <= 100:
+        raise ValueError(f"export_web: texture_quality must be in 0..100, got {texture_quality}")
+    out_dir = Path(out_dir)
+    _check_replaceable(out_dir)
+    asset = asset if isinstance(asset, BakedAvatar) else load_asset(asset)
     seqs = export_sequences(sequences)
     for s in seqs:
         if s["n_expr"] != asset.n_expr:
-            raise ValueError(f"export_web: sequence {s['name']!r} has {s['n_expr']} expression values, the avatar "
-                             f"takes {asset.n_expr}")
+            raise ValueError(f"{s['path']}: {s['n_expr']} expression values per frame, the avatar takes "
+                             f"{asset.n_expr}")
     dims, ext = web_dims(asset), ".png" if texture_format == "png" else ".webp"
-    out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
     try:
@@ -597,16 +628,11 @@ def bundle_size_mb(folder, # a bundle (or any) folder
 _DTYPES = {"float32": "<f4", "float16": "<f2", "uint32": "<u4", "uint16": "<u2", "int8": "i1"}
 
 
-def _bundle_check(cond: bool, path, message: str):
-    if not cond:
-        raise AssetError(f"{path}: {message}")
-
-
 def _read_image(path: Path) -> np.ndarray:
     "An atlas as (H,W,4) uint8 (WebP stores a fully opaque image without alpha: alpha 255 then)."
-    _bundle_check(path.is_file(), path, "missing file")
+    _check(path.is_file(), path, "missing file")
     with Image.open(path) as im:
-        _bundle_check(im.mode in ("RGBA", "RGB"), path, f"expected an RGBA image, got mode {im.mode}")
+        _check(im.mode in ("RGBA", "RGB"), path, f"expected an RGBA image, got mode {im.mode}")
         return np.asarray(im.convert("RGBA"))
 
 
@@ -614,23 +640,18 @@ def load_web_bundle(folder, # a bundle written by `export_web`
                    ) -> BakedAvatar:
     "Read a web bundle back into a `BakedAvatar` (blendshapes decoded as the shader reads them)."
     folder = Path(folder)
-    mpath = folder / "manifest.json"
-    _bundle_check(mpath.is_file(), mpath, "missing file (not a web bundle?)")
-    m = json.loads(mpath.read_text())
-    _bundle_check(m.get("format") == WEB_FORMAT, mpath, f"format is {m.get('format')!r}, expected {WEB_FORMAT!r}")
-    _bundle_check(m.get("format_version") == WEB_FORMAT_VERSION, mpath,
-                  f"unsupported format_version {m.get('format_version')!r}")
+    mpath, m = folder / "manifest.json", web_manifest(folder)
     blobs = []
     for b in m["buffers"]:
         path = folder / b["uri"]
-        _bundle_check(path.is_file(), path, "missing file")
+        _check(path.is_file(), path, "missing file")
         data = path.read_bytes()
         if b.get("compression") == "gzip":
             try:
                 data = gzip.decompress(data)
             except (OSError, EOFError) as e:
                 raise AssetError(f"{path}: not a readable gzip file ({e})") from None
-        _bundle_check(len(data) == b["byteLength"], path, f"expected {b['byteLength']} bytes, found {len(data)}")
+        _check(len(data) == b["byteLength"], path, f"expected {b['byteLength']} bytes, found {len(data)}")
         blobs.append(data)
 
     def view(name):
@@ -648,7 +669,7 @@ def load_web_bundle(folder, # a bundle written by `export_web`
         V = meta["mesh_vertices"]
         first = np.full(V, -1)
         first[vid[::-1]] = np.arange(len(vid))[::-1]  # one GL vertex per mesh vertex
-        _bundle_check(bool((first >= 0).all()), mpath, f"layer at level {meta['level']}: unused mesh vertices")
+        _check(bool((first >= 0).all()), mpath, f"layer at level {meta['level']}: unused mesh vertices")
         weights = np.concatenate([a[f"weights{i}"] for i in range(_ceil4(NB))], 1)[:, :NB]
         index = view(meta["index"]).astype(np.int64).reshape(-1, 3)
         b = meta["blend"]
@@ -672,7 +693,7 @@ def load_web_bundle(folder, # a bundle written by `export_web`
 def load_web_sequences(folder, # a bundle written by `export_web`
                       ) -> dict: # name -> (N, n_expr + 15) float32 [expression | pose] rows
     "The bundle's sequences."
-    m = json.loads((Path(folder) / "manifest.json").read_text())
+    m = web_manifest(folder)
     return {s["name"]: np.fromfile(Path(folder) / s["uri"], "<f4").reshape(s["frames"], -1).astype(np.float32)
             for s in m["sequences"]}
 
@@ -779,8 +800,7 @@ def make_server(bundle_dir, # a web bundle (served at /bundle/)
                ) -> http.server.ThreadingHTTPServer:
     "An HTTP server on 127.0.0.1 for the viewer (at /) and a bundle (at /bundle/); call `serve_forever()`."
     bundle_dir = Path(bundle_dir).resolve()
-    if not (bundle_dir / "manifest.json").is_file():
-        raise FileNotFoundError(f"{bundle_dir / 'manifest.json'}: missing (not a web bundle; make one with export_web)")
+    web_manifest(bundle_dir)
     handler = type("Handler", (_Handler,), dict(roots=dict(viewer=viewer_dir().resolve(), bundle=bundle_dir,
                                                            verbose=verbose)))
     return http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), handler)

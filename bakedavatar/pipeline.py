@@ -18,9 +18,10 @@ from .config import (Config, ConfigError, atomic_write_json, experiment_dir, loa
                                  read_run_config, save_config)
 
 # %% auto #0
-__all__ = ['STAGES', 'TASKS', 'COMMANDS', 'code_version', 'write_manifest', 'StageError', 'read_manifest', 'subject_dir',
-           'prepare_subject', 'repo_root', 'stage_notebook', 'available_stages', 'run_stage', 'run_pipeline',
-           'stage_renderers', 'run_task', 'main']
+__all__ = ['STAGES', 'WEB_EXPORT', 'TASKS', 'COMMANDS', 'code_version', 'write_manifest', 'StageError', 'read_manifest',
+           'subject_dir', 'prepare_subject', 'repo_root', 'stage_notebook', 'available_stages', 'run_stage',
+           'run_pipeline', 'run_asset', 'playback_sequences', 'fidelity_frames', 'export_stage', 'stage_renderers',
+           'run_task', 'main']
 
 # %% ../nbs/14_pipeline.ipynb #f1230720
 def code_version() -> str:
@@ -127,6 +128,58 @@ def run_pipeline(cfg: Config, stages: list[str] | None = None, log_output: bool 
         print(f"[bakedavatar] stage {stage} done: {notebook}", flush=True)
     return run_dir
 
+# %% ../nbs/14_pipeline.ipynb #41d48cd0
+WEB_EXPORT = dict(texture_format="webp-lossy", texture_quality=95, blend_dtype="float16")  # export-web defaults
+
+
+def run_asset(run_dir) -> tuple[str, Path]:
+    "The most refined asset of a run: ('finetuned', folder) when it was fine-tuned, else ('baked', folder)."
+    run_dir = Path(run_dir)
+    if (run_dir / "finetune" / "manifest.json").is_file():
+        return "finetuned", Path(read_manifest(run_dir, "finetune")["artifacts"]["asset"])
+    from bakedavatar.finetune import baked_asset_path
+    return "baked", baked_asset_path(run_dir)
+
+
+def playback_sequences(cfg: Config) -> list[Path]:
+    "The FLAME tracks to play: the subject's test videos, then the reenactment driver's (`cfg.eval`)."
+    videos = [subject_dir(cfg) / s for s in cfg.dataset.test_subdirs]
+    driver = Path(cfg.eval.reenact_data_dir) if cfg.eval.reenact_data_dir else None
+    if driver is not None:
+        videos += ([driver / s for s in cfg.eval.reenact_subdirs] or
+                   sorted(p.parent for p in driver.glob("*/flame_params.json")))
+    return [v / "flame_params.json" for v in videos]
+
+
+def fidelity_frames(cfg: Config, n: int = 4) -> dict:
+    "`n` evenly spaced test frames: expression, pose, K, w2c, rgb (ground truth) batched, and img_res."
+    import numpy as np
+    import torch
+    from bakedavatar.data import FrameDataset
+    test = FrameDataset(cfg, "test")
+    items = [test[int(i)] for i in np.linspace(0, len(test) - 1, min(n, len(test))).round()]
+    frames = {k: torch.stack([it[k] for it in items]) for k in ("expression", "pose", "K", "w2c", "rgb")}
+    return dict(frames, img_res=tuple(test.img_res))
+
+
+def export_stage(cfg: Config, # the resolved configuration
+                 run_dir, # the run folder
+                 n_frames: int = 4, # test frames to measure the bundle's PSNR loss on
+                ) -> dict: # bundle, asset, source, size (MB by kind), fidelity (`bundle_fidelity`), frames
+    "Export the run's asset as a web bundle in run_dir/web, measure it, write run_dir/export/manifest.json."
+    from bakedavatar.export import bundle_fidelity, bundle_size_mb, export_web
+    run_dir = Path(run_dir)
+    source, asset = run_asset(run_dir)
+    bundle = export_web(asset, run_dir / "web", playback_sequences(cfg), **WEB_EXPORT)
+    frames = fidelity_frames(cfg, n_frames)
+    fidelity = bundle_fidelity(asset, bundle, frames["expression"], frames["pose"], frames["K"], frames["w2c"],
+                               frames["img_res"], frames["rgb"], rasterizer=cfg.finetune.rasterizer)
+    size = bundle_size_mb(bundle)
+    write_manifest(run_dir, "export", {"bundle": bundle, "asset": asset},
+                   metrics=dict(bundle_size_mb=size["total"], bundle_fidelity=fidelity["loss_db"],
+                                psnr_vs_asset=fidelity["psnr"]), source=source, settings=WEB_EXPORT)
+    return dict(bundle=bundle, asset=asset, source=source, size=size, fidelity=fidelity, frames=frames)
+
 # %% ../nbs/14_pipeline.ipynb #a94c4346
 def _task_train(cfg: Config, run_dir: Path, resume: bool):
     from bakedavatar.train import train_stage1
@@ -169,8 +222,12 @@ def _task_fine_tuning(cfg: Config, run_dir: Path, resume: bool):
     return finetune(cfg, run_dir, resume=resume)
 
 
+def _task_web_export(cfg: Config, run_dir: Path, resume: bool):
+    return export_stage(cfg, run_dir)["bundle"]
+
+
 TASKS = {"train": _task_train, "mesh_export": _task_mesh_export, "texture_export": _task_texture_export,
-         "fine_tuning": _task_fine_tuning, "test": _task_test}
+         "fine_tuning": _task_fine_tuning, "test": _task_test, "web_export": _task_web_export}
 
 
 def run_task(cfg: Config, task: str, resume: bool = True):
@@ -199,7 +256,26 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("make-demo-subject", help="render the bundled demo subject")
     demo.add_argument("-c", "--config", help="YAML configuration (its demo section)")
     demo.add_argument("--out", help="output folder (default: data_dir/subject of the configuration)")
+    _web_parsers(sub)
     return p
+
+
+def _web_parsers(sub):
+    web = sub.add_parser("export-web", help="write a baked asset as a web bundle for the viewer")
+    web.add_argument("asset", help="baked asset folder (a run's bake/asset or finetune/asset)")
+    web.add_argument("out", help="bundle folder to write (replaces a bundle there, nothing else)")
+    web.add_argument("--sequence", action="extend", nargs="+", default=[], metavar="PATH",
+                     help="flame_params.json files or video folders to include as sequences")
+    web.add_argument("--texture-format", default=WEB_EXPORT["texture_format"],
+                     help="png | webp (lossless) | webp-lossy (radiance colour lossy; default)")
+    web.add_argument("--texture-quality", type=int, default=WEB_EXPORT["texture_quality"],
+                     help="WebP quality (0-100) of the radiance colour with webp-lossy (default %(default)s)")
+    web.add_argument("--blend-dtype", default=WEB_EXPORT["blend_dtype"],
+                     help="blendshape texture: float16 (default) | int8 | float32")
+    serve = sub.add_parser("serve", help="serve the web viewer and a bundle on 127.0.0.1")
+    serve.add_argument("bundle", help="web bundle folder (from export-web or the export stage)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default %(default)s; 0: any free one)")
+    serve.add_argument("--open", action="store_true", help="open the viewer in the default browser")
 
 
 def _cmd_pipeline(args, overrides):
@@ -232,8 +308,33 @@ def _cmd_make_demo(args, overrides):
     print(f"[bakedavatar] demo subject: {out}")
 
 
+def _cmd_export_web(args, overrides):
+    from bakedavatar.export import bundle_size_mb, export_web
+    if overrides: raise ConfigError(f"export-web: unexpected arguments {overrides}")
+    try:
+        out = export_web(args.asset, args.out, args.sequence, args.texture_format, args.blend_dtype,
+                         args.texture_quality)
+    except (ValueError, OSError) as e:  # AssetError is a ValueError
+        raise StageError(str(e)) from None
+    size, files = bundle_size_mb(out), sum(p.is_file() for p in out.rglob("*"))
+    print(f"[bakedavatar] web bundle: {out} ({files} files, {size['total']:.2f} MB: textures {size['textures']:.2f}, "
+          f"buffer {size['buffer']:.2f}, sequences {size['sequences']:.2f})")
+    print(f"[bakedavatar] watch it: bakedavatar serve {out}")
+
+
+def _cmd_serve(args, overrides):
+    from bakedavatar.export import serve
+    if overrides: raise ConfigError(f"serve: unexpected arguments {overrides}")
+    try:
+        serve(args.bundle, args.port, open_browser=args.open)
+    except (ValueError, FileNotFoundError) as e:  # not a web bundle (AssetError); no viewer installed
+        raise StageError(str(e)) from None
+    except OSError as e:
+        raise StageError(f"serve: cannot listen on 127.0.0.1:{args.port} ({e.strerror or e})") from None
+
+
 COMMANDS = {"pipeline": _cmd_pipeline, "run": _cmd_run, "check-data": _cmd_check_data,
-            "make-demo-subject": _cmd_make_demo}
+            "make-demo-subject": _cmd_make_demo, "export-web": _cmd_export_web, "serve": _cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,7 +31,7 @@ from bakedavatar import raster  # noqa: E402
 from bakedavatar.raster import (BakedAvatarModule, demo_head_asset, get_rasterizer, render_baked,  # noqa: E402
                                 shade_fused)
 
-LAUNCHES = [(64, 2), (64, 4), (128, 4), (128, 8), (256, 8)]  # (pixels per program, warps) tried for the kernel
+LAUNCHES = [(32, 1), (32, 2), (64, 2), (64, 4), (128, 4), (128, 8), (256, 8)]  # (pixels per program, warps) tried for the kernel
 
 
 def device_name(dev: torch.device) -> str:

@@ -28,13 +28,13 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from baked_fps import default_asset, device_name, slug  # noqa: E402
+from baked_fps import device_name, load_avatar, slug  # noqa: E402
 from bakedavatar.config import Config  # noqa: E402
 from bakedavatar.demo_subject import demo_camera  # noqa: E402
 from bakedavatar.evaluate import LPIPS, LPIPSWeightsError, get_lpips  # noqa: E402
 from bakedavatar.finetune import FinetuneStep, _select_adam_kernel, finetune_losses, finetune_schedule  # noqa: E402
 from bakedavatar.head_model import load_demo_head  # noqa: E402
-from bakedavatar.raster import BakedAvatarModule, demo_head_asset  # noqa: E402
+from bakedavatar.raster import BakedAvatarModule  # noqa: E402
 from bakedavatar.train import FrameParams, make_optimizer  # noqa: E402
 
 
@@ -85,13 +85,7 @@ def main():
     cuda = dev.type == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     iters = args.iters or (100 if cuda else 3)
-    from bakedavatar.texture import load_asset
-    folder = Path(args.asset) if args.asset else default_asset()
-    if folder is not None:
-        asset, source = load_asset(folder), str(folder)
-    else:
-        asset = demo_head_asset(n_layers=args.layers, texture_res=args.texture_res, paint_res=256)
-        source = f"synthetic demo head, {args.layers} layers, {args.texture_res}^2 textures"
+    asset, source = load_avatar(args)
     cfg = Config()
     H = args.res
     K, w2c, _ = demo_camera(load_demo_head(), H)

@@ -10,5 +10,6 @@ if [ -n "$(git status --porcelain -- bakedavatar)" ]; then
   git status --short -- bakedavatar >&2
   exit 1
 fi
-nbdev_test --n_workers 2
+# two notebooks at a time on two cores: one thread each, or their threads fight over the cores
+OMP_NUM_THREADS=1 nbdev_test --n_workers 2
 python -m pytest -q tests

@@ -63,3 +63,33 @@ def test_broken_copy_reports_one_line_and_writes_nothing(subject, tmp_path, name
     assert len(problems) == 1, result.stdout
     assert file_hint in problems[0] and "train" in problems[0], problems[0]
     assert snapshot(broken) == before
+
+
+def break_several(v: Path):
+    "Frame 2: a NaN pose and 3 expression values too few; frame 3: no image; frame 4: a 10x12 mask."
+    from PIL import Image
+    data = json.loads((v / "flame_params.json").read_text())
+    data["frames"][1]["pose"][4] = float("nan")
+    data["frames"][1]["expression"] = data["frames"][1]["expression"][:-3]
+    (v / "flame_params.json").write_text(json.dumps(data))
+    (v / "image" / "3.png").unlink()
+    Image.new("L", (10, 12)).save(v / "mask" / "4.png")
+
+
+def test_broken_copy_with_several_problems_reports_each_once(subject, tmp_path):
+    broken = tmp_path / "synth"
+    shutil.copytree(subject, broken)
+    break_several(broken / "train")
+    before = snapshot(broken)
+    result = run_check(broken)
+    assert result.returncode == 1, result.stdout
+    problems = [line for line in result.stdout.splitlines() if line.startswith("  - ")]
+    expected = [("train/flame_params.json: frames[1] (./image/2)", "pose contains NaN"),
+                ("train/flame_params.json: frames[1] (./image/2)", "expression has 47 values, the other frames have 50"),
+                ("train/image/3.png", "missing"),
+                ("train/mask/4.png", "mask is 12x10, its image is 32x32")]
+    assert len(problems) == len(expected), result.stdout
+    for parts in expected:
+        assert sum(all(p in line for p in parts) for line in problems) == 1, (parts, result.stdout)
+    assert f"{len(expected)} problem(s):" in result.stdout
+    assert snapshot(broken) == before
