@@ -20,9 +20,9 @@ from .evaluate import get_lpips, masked_l1
 from .pipeline import StageError, read_manifest, write_manifest
 from .raster import BakedAvatarModule, BakedRenderer, render_baked
 from .texture import load_asset, save_asset
-from .train import (CheckpointError, FrameParams, error_map, list_checkpoints, load_latest_checkpoint,
-                               make_optimizer, process_batches, read_history, rng_state, save_checkpoint,
-                               set_rng_state, start_over, write_history, write_png)
+from .train import (FrameParams, error_map, list_checkpoints, load_latest_checkpoint, make_optimizer,
+                               process_batches, read_history, restore_checkpoint, rng_state, save_checkpoint,
+                               start_over, write_history, write_png)
 
 # %% auto #0
 __all__ = ['FINETUNE_FORMAT', 'baked_asset_path', 'finetune_dataset', 'initial_frames', 'FinetuneStep', 'finetune_losses',
@@ -131,19 +131,6 @@ def _checkpoint_state(step: FinetuneStep, optimizer, scheduler, iteration: int, 
             "frames": step.frames.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "rng": rng_state(), "config": config_to_dict(cfg)}
 
-
-def _restore(state: dict, path: Path, step: FinetuneStep, optimizer, scheduler):
-    "Put a checkpoint's state back; one that does not fit this asset or configuration is an error."
-    try:
-        step.avatar.load_state_dict(state["model"])
-        step.frames.load_state_dict(state["frames"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-    except (RuntimeError, ValueError, KeyError) as e:
-        raise CheckpointError(f"{path}: does not fit this asset or configuration ({str(e).splitlines()[0][:200]}); "
-                              "fine-tune with --no-resume or another run name") from None
-    set_rng_state(state["rng"])
-
 # %% ../nbs/10_finetune.ipynb #3b0dcb5e
 def finetune_schedule(cfg: Config, # the configuration
                      ) -> SimpleNamespace:
@@ -215,7 +202,7 @@ def finetune(cfg: Config, # the resolved configuration
     step, optimizer = accelerator.prepare(step, optimizer)
     core = accelerator.unwrap_model(step)
     if state:
-        _restore(state, path, core, optimizer, scheduler)
+        restore_checkpoint(state, path, core, optimizer, scheduler)
         accelerator.print(f"resuming from {path} (iteration {start})")
     del state
     _select_adam_kernel(optimizer, accelerator.device.type == "cuda")

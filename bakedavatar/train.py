@@ -34,7 +34,7 @@ __all__ = ['CHECKPOINT_FORMAT', 'stage1_head_model', 'build_avatar', 'step_seed'
            'multistep_factor', 'make_optimizer', 'CheckpointError', 'rng_state', 'set_rng_state', 'checkpoint_path',
            'save_checkpoint', 'list_checkpoints', 'read_checkpoint', 'load_latest_checkpoint', 'write_png', 'error_map',
            'validation_panel', 'read_history', 'write_history', 'process_batches', 'with_refined_inputs', 'start_over',
-           'train_stage1', 'load_stage1_avatar', 'ImplicitRenderer', 'test_stage1']
+           'restore_checkpoint', 'train_stage1', 'load_stage1_avatar', 'ImplicitRenderer', 'test_stage1']
 
 # %% ../nbs/06_train.ipynb #711fc369
 _TOY_RADIUS = 0.45  # world units: the sphere of `bakedavatar.data.make_synthetic_subject`
@@ -434,17 +434,21 @@ def _checkpoint_state(step: Stage1Step, optimizer, scheduler, accelerator, itera
             "rng": rng_state(), "config": config_to_dict(cfg)}
 
 
-def _restore(state: dict, path: Path, step: Stage1Step, optimizer, scheduler, accelerator):
-    "Put a checkpoint's state back; a checkpoint that does not fit this configuration is an error."
+def restore_checkpoint(state: dict, # a checkpoint read by `read_checkpoint`
+                       path: Path, # its file (for the error message)
+                       step: nn.Module, # `Stage1Step` or `FinetuneStep`: `.avatar` and `.frames`
+                       optimizer, scheduler,
+                       scaler=None, # the mixed-precision loss scaler, if any
+                      ):
+    "Put a checkpoint's state back (models, optimizer, schedule, scaler, RNG); one that does not fit is an error."
     try:
         step.avatar.load_state_dict(state["model"])
         step.frames.load_state_dict(state["frames"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
     except (RuntimeError, ValueError, KeyError) as e:
-        raise CheckpointError(f"{path}: does not fit this configuration ({str(e).splitlines()[0][:200]}); "
-                              f"train with --no-resume or another run name") from None
-    scaler = getattr(accelerator, "scaler", None)
+        raise CheckpointError(f"{path}: does not fit this run's configuration or asset ({str(e).splitlines()[0][:200]}); "
+                              "start over with --no-resume or use another run name") from None
     if scaler is not None and state.get("scaler"): scaler.load_state_dict(state["scaler"])
     set_rng_state(state["rng"])
 
@@ -490,7 +494,7 @@ def train_stage1(cfg: Config, # the resolved configuration
     core = accelerator.unwrap_model(step)
     if accelerator.device.type == "cuda": compile_search(core.avatar)  # compiled root finding: ~1.5x on a GPU
     if state:
-        _restore(state, path, core, optimizer, scheduler, accelerator)
+        restore_checkpoint(state, path, core, optimizer, scheduler, getattr(accelerator, "scaler", None))
         accelerator.print(f"resuming from {path} (iteration {start})")
     del state
 

@@ -15,6 +15,8 @@ def rows() -> list[dict]:
     "All result rows, sorted by file name then order of appearance."
     out = []
     for path in sorted((ROOT / "benchmarks" / "results").glob("*.json")):
+        if path.name.endswith(".curve.json"):  # a benchmark's curve behind its rows (e.g. PSNR over time), no rows
+            continue
         for row in json.loads(path.read_text()):
             out.append(dict(row, source=path.name))
     return out

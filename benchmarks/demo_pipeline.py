@@ -1,0 +1,61 @@
+"""The whole demo pipeline on this machine: wall time of each stage and in total.
+
+Runs `bakedavatar pipeline -c configs/demo.yaml --run bench` (a fresh run folder; prepare makes the demo subject if
+it is missing) and reads papermill's record of the executed stage notebooks, or, with --from-run, reads a finished
+run folder instead of running again. Writes benchmarks/results/demo_pipeline_<device>.json (rows as in
+render_table.py).
+Usage: python benchmarks/demo_pipeline.py [--from-run experiments/demo/default] [--config configs/demo.yaml]
+"""
+import argparse
+import datetime
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from baked_fps import device_name, slug  # noqa: E402
+
+
+def stage_times(run_dir: Path) -> dict:
+    "Stage name -> (start, end) datetimes, from the executed notebooks' papermill metadata."
+    times = {}
+    for nb in sorted((run_dir / "notebooks").glob("*.ipynb")):
+        meta = json.loads(nb.read_text())["metadata"]["papermill"]
+        if meta.get("end_time") is None:
+            raise SystemExit(f"{nb}: the stage did not finish")
+        times[nb.stem.split("_", 1)[1]] = tuple(datetime.datetime.fromisoformat(meta[k]) for k in ("start_time", "end_time"))
+    if not times:
+        raise SystemExit(f"{run_dir / 'notebooks'}: no executed stage notebooks")
+    return times
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default="configs/demo.yaml")
+    ap.add_argument("--from-run", default="", help="a finished run folder to read instead of running the pipeline")
+    args = ap.parse_args()
+    if args.from_run:
+        run_dir = Path(args.from_run)
+    else:
+        subprocess.run(["bakedavatar", "pipeline", "-c", args.config, "--run", "bench"], check=True, cwd=ROOT)
+        from bakedavatar.config import experiment_dir, load_config
+        run_dir = ROOT / experiment_dir(load_config(ROOT / args.config, ["--run", "bench"]))
+    times = stage_times(run_dir)
+    stages = {name: round((end - start).total_seconds(), 1) for name, (start, end) in times.items()}
+    total = (max(e for _, e in times.values()) - min(s for s, _ in times.values())).total_seconds()
+    import torch
+    row = dict(figure=f"whole demo pipeline ({', '.join(stages)}), {args.config}", value=round(total / 60, 1),
+               unit="min", target="<= 30 min on a 2-core CPU", device=device_name(torch.device("cpu")),
+               command="python benchmarks/demo_pipeline.py", date=datetime.date.today().isoformat(),
+               stage_seconds=stages, run=str(run_dir))
+    print(json.dumps(row, indent=1))
+    out = ROOT / "benchmarks" / "results" / f"demo_pipeline_{slug(row['device'])}.json"
+    out.write_text(json.dumps([row], indent=1) + "\n")
+    print("wrote", out.relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main()
