@@ -830,12 +830,14 @@ class BakedAvatarModule(nn.Module):
                pose: torch.Tensor, # (B,15)
               ) -> tuple[torch.Tensor, torch.Tensor]: # vertices (B,Vt,3), unit normals (B,Vt,3), world space
         "All layers' vertices and normals for each frame: blendshapes and linear blend skinning."
-        from bakedavatar.mesh import blend_bones
         T, pf = self.bones(pose)
         offsets = (torch.cat([expression.float(), pf], -1) @ self.blend_dirs).reshape(pose.shape[0], -1, 3)
-        A, t = blend_bones(self.lbs_weights, T)
-        x = torch.einsum("bnrc,bnc->bnr", A, self.vertices + offsets) + t
-        return x, F.normalize(torch.einsum("bnrc,nc->bnr", A, self.normals), dim=-1)
+        # each vertex's blended bone transform and its use as broadcast products and sums, not small matrix
+        # products: compiled (`render_baked` on a GPU), they fuse into a few kernels instead of slow batched GEMVs
+        M = (self.lbs_weights[None, :, :, None] * T.flatten(2)[:, None]).sum(2).unflatten(-1, (4, 4))
+        A, t = M[..., :3, :3], M[..., :3, 3]
+        x = (A * (self.vertices + offsets)[:, :, None, :]).sum(-1) + t
+        return x, F.normalize((A * self.normals[None, :, None, :]).sum(-1), dim=-1)
 
     def frame_setup(self, expression: torch.Tensor, # (B,E)
                     pose: torch.Tensor, # (B,15)
@@ -849,7 +851,7 @@ class BakedAvatarModule(nn.Module):
         "Everything per frame that rasterizing and shading need (no host synchronisation: CUDA-graph safe)."
         x, n = self.deform(expression, pose)
         M = clip_matrices(K.float(), w2c.float(), near, far, H, W)
-        clip = x @ M[:, :, :3].transpose(1, 2) + M[:, None, :, 3]
+        clip = (x[:, :, None, :] * M[:, None, :, :3]).sum(-1) + M[:, None, :, 3]
         w1, w2 = self.mlp_weights(expression, pose)
         return FrameSetup(clip.reshape(-1, 4), n.reshape(-1, 3), w1, w2, ray_matrices(K.float(), w2c.float()))
 
