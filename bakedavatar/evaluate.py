@@ -773,7 +773,7 @@ def evaluate_stages(cfg, # a Config
                     img_res: tuple | None = None, # resolution for every stage; default cfg.dataset.img_res
                     batch_size: int = 1, # frames rendered together
                    ) -> dict: # {name: metrics}, plus "comparison" (the markdown table) and "videos" {name: mp4}
-    "Evaluate and reenact every stage, then write the comparison table and figures to run_dir/eval."
+    "Evaluate every stage and reenact the last one, then write the comparison table and figures to run_dir/eval."
     names = [check_renderer(r).name for r in renderers]
     if len(set(names)) != len(names):
         raise EvalError(f"renderer names must differ, got {names}")
@@ -783,9 +783,10 @@ def evaluate_stages(cfg, # a Config
     results, videos = {}, {}
     for r in renderers:
         results[r.name] = evaluate_renderer(r, dataset, eval_dir / r.name, batch_size, cfg.eval.test_time_fitting, cfg)
-        video = reenact_from_config(r, cfg, eval_dir / r.name / "reenact", tuple(data_cfg.img_res))
-        if video is not None:
-            videos[r.name] = video
+    final = renderers[-1]
+    video = reenact_from_config(final, cfg, eval_dir / final.name / "reenact", tuple(data_cfg.img_res))
+    if video is not None:
+        videos[final.name] = video
     table = compare_stages(results, eval_dir / "comparison.md")
     n = len(dataset)
     indices = sorted({0, n // 2, n - 1})
