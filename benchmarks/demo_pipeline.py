@@ -65,7 +65,7 @@ def manifest_rows(run_dir: Path, common: dict) -> list[dict]:
     read = lambda stage: json.loads((run_dir / stage / "manifest.json").read_text())["metrics"]
     bake, ev, web = read("bake"), read("evaluate"), read("export")
     psnr = {name: ev[name]["psnr"] for name in ("implicit", "baked", "finetuned")}
-    rows = [dict(figure="demo bake (meshes, UVs, textures)", value=round(bake["seconds"] / 60, 2), unit="min",
+    rows = [dict(figure="demo bake (meshes, UVs, textures)", value=round(bake["seconds"]["total"] / 60, 2), unit="min",
                  target="<= 3 min on a 2-core CPU", **common),
             dict(figure="demo baked asset size", value=round(bake["size_mb"], 2), unit="MB", target="<= 20 MB", **common),
             dict(figure="demo web bundle size", value=round(web["bundle_size_mb"], 2), unit="MB", target="<= 20 MB",
