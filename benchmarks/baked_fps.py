@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -24,6 +22,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from results_io import device_name, results_path, write_results  # noqa: E402
 from bakedavatar.config import experiment_dir, load_config  # noqa: E402
 from bakedavatar.demo_subject import demo_camera  # noqa: E402
 from bakedavatar.head_model import load_demo_head  # noqa: E402
@@ -32,16 +31,6 @@ from bakedavatar.raster import (BakedAvatarModule, demo_head_asset, get_rasteriz
                                 shade_fused)
 
 LAUNCHES = [(32, 1), (32, 2), (64, 2), (64, 4), (128, 4), (128, 8), (256, 8)]  # (pixels per program, warps) tried for the kernel
-
-
-def device_name(dev: torch.device) -> str:
-    if dev.type == "cuda":
-        return torch.cuda.get_device_name(dev)
-    return f"CPU ({torch.get_num_threads()} threads)"
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
 def default_asset() -> Path | None:
@@ -142,10 +131,7 @@ def main():
     if cuda:
         print(f"peak GPU memory {torch.cuda.max_memory_allocated(dev) / 2**30:.2f} GiB")
     if not args.no_write:
-        out = ROOT / "benchmarks" / "results" / f"baked_fps_{'cpu' if not cuda else slug(device_name(dev))}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(rows, indent=1) + "\n")
-        print("wrote", out.relative_to(ROOT))
+        write_results(results_path("baked_fps", dev), rows)
 
 
 if __name__ == "__main__":

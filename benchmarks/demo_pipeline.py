@@ -2,7 +2,7 @@
 
 Runs `bakedavatar pipeline -c configs/demo.yaml --run bench` (a fresh run folder; prepare makes the demo subject if
 it is missing) and reads papermill's record of the executed stage notebooks, or, with --from-run, reads a finished
-run folder instead of running again. Writes benchmarks/results/demo_pipeline_<device>.json (rows as in
+run folder instead of running again. Writes benchmarks/results/demo_pipeline_cpu.json (rows as in
 render_table.py).
 Usage: python benchmarks/demo_pipeline.py [--from-run experiments/demo/default] [--config configs/demo.yaml]
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from baked_fps import device_name, slug  # noqa: E402
+from results_io import device_name, results_path, write_results  # noqa: E402
 
 
 def stage_times(run_dir: Path) -> dict:
@@ -55,9 +55,7 @@ def main():
                  unit="min", target="<= 15 min on a 2-core CPU", **common)]
     rows += manifest_rows(run_dir, common)
     print(json.dumps(rows, indent=1))
-    out = ROOT / "benchmarks" / "results" / f"demo_pipeline_{slug(common['device'])}.json"
-    out.write_text(json.dumps(rows, indent=1) + "\n")
-    print("wrote", out.relative_to(ROOT))
+    write_results(results_path("demo_pipeline", "cpu"), rows)
 
 
 def manifest_rows(run_dir: Path, common: dict) -> list[dict]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import pickle
 import sys
 import tempfile
@@ -28,7 +27,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from baked_fps import device_name, load_avatar, slug  # noqa: E402
+from baked_fps import load_avatar  # noqa: E402
+from results_io import device_name, results_path, write_results  # noqa: E402
 from bakedavatar.config import Config  # noqa: E402
 from bakedavatar.demo_subject import demo_camera  # noqa: E402
 from bakedavatar.evaluate import LPIPS, LPIPSWeightsError, get_lpips  # noqa: E402
@@ -152,10 +152,7 @@ def main():
                command="python benchmarks/finetune_speed.py " + " ".join(sys.argv[1:]),
                date=datetime.date.today().isoformat(), asset=source, lpips=lpips_note)
     if not args.no_write:
-        out = ROOT / "benchmarks" / "results" / f"finetune_speed_{'cpu' if not cuda else slug(device_name(dev))}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps([row], indent=1) + "\n")
-        print("wrote", out.relative_to(ROOT))
+        write_results(results_path("finetune_speed", dev), [row])
 
 
 if __name__ == "__main__":

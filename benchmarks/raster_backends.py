@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from results_io import device_name, write_results
 from bakedavatar.demo_subject import demo_camera
 from bakedavatar.head_model import load_demo_head
 from bakedavatar.raster import BakedAvatarModule, demo_head_asset, render_baked
@@ -39,11 +40,10 @@ def main():
             dict(figure="baked frame, fused CUDA shading vs PyTorch shading (4 frames, 512x512)", value=psnr(fused_img, cuda_img),
                  unit="dB PSNR", target=">= 40 dB")]
     for r in rows:
-        r.update(device=torch.cuda.get_device_name(), command="python benchmarks/raster_backends.py",
+        r.update(device=device_name("cuda"), command="python benchmarks/raster_backends.py",
                  date=datetime.date.today().isoformat())
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(rows, indent=1) + "\n")
     print(json.dumps(rows, indent=1))
+    write_results(Path(args.out), rows)
 
 
 if __name__ == "__main__":

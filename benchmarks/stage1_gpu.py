@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from results_io import device_name, write_results
 from bakedavatar.config import load_config
 from bakedavatar.data import FrameDataset
 from bakedavatar.evaluate import image_metrics
@@ -68,9 +69,9 @@ def main():
         seconds = history[max(i for i in its if i <= it)]["seconds"] if its[0] <= it else float("nan")
         curve.append({"iteration": it, "seconds": seconds, "test_psnr": test_psnr(avatar, test, device, args.eval_frames)})
         print(curve[-1], flush=True)
-        Path(args.out).with_suffix(".curve.json").write_text(json.dumps(curve, indent=1) + "\n")
+        write_results(Path(args.out).with_suffix(".curve.json"), curve)  # as it goes: a long run keeps its curve
     fps = render_fps(avatar, test, device)
-    name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
+    name = device_name(device)
     cmd = "python benchmarks/stage1_gpu.py " + " ".join(sys.argv[1:])
     date = datetime.date.today().isoformat()
     res = "x".join(map(str, cfg.dataset.img_res))
@@ -81,10 +82,8 @@ def main():
                  unit="dB", target=">= 30 dB within 600 s", device=name, command=cmd, date=date),
             dict(figure=f"implicit render {res}", value=fps, unit="frames/s", target="> 0.3 (the original)",
                  device=name, command=cmd, date=date)]
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(rows, indent=1) + "\n")
-    Path(args.out).with_suffix(".curve.json").write_text(json.dumps(curve, indent=1) + "\n")
     print(json.dumps(rows, indent=1))
+    write_results(Path(args.out), rows)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import math
 import tempfile
 import time
@@ -24,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results" / "web_bundle.json"
+from results_io import results_path, write_results
+
 SETTINGS = [("png", "float16"), ("webp", "float16"), ("png", "int8"), ("webp-lossy", "float16"), ("webp-lossy", "int8")]
 
 
@@ -93,9 +92,7 @@ def main():
                                                             f" implied at {args.reference_psnr:g} dB"),
                              value=round(loss, 3), unit="dB", target="<= 0.3", device="-", command=command, date=date))
     if not args.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(rows, indent=1) + "\n")
-        print(f"wrote {RESULTS}")
+        write_results(results_path("web_bundle"), rows)
 
 
 if __name__ == "__main__":

@@ -23,11 +23,10 @@ import tempfile
 import threading
 from pathlib import Path
 
-import numpy as np
+from results_io import results_path, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER = ROOT / "tests" / "browser"
-RESULTS = ROOT / "benchmarks" / "results" / "web_viewer.json"
 
 
 def talking_sequence(folder, # video folder to create (flame_params.json only, no images)
@@ -133,9 +132,7 @@ def main():
                  device=device(), command=command, date=date)]
     print(json.dumps(dict(rows=rows, benchmark=b), indent=1))
     if not args.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(rows, indent=1) + "\n")
-        print(f"wrote {RESULTS}")
+        write_results(results_path("web_viewer"), rows)
 
 
 if __name__ == "__main__":
