@@ -21,7 +21,7 @@ from .config import (Config, ConfigError, atomic_write_json, experiment_dir, loa
 __all__ = ['STAGES', 'WEB_EXPORT', 'TASKS', 'COMMANDS', 'code_version', 'write_manifest', 'StageError', 'read_manifest',
            'subject_dir', 'prepare_subject', 'repo_root', 'stage_notebook', 'available_stages', 'run_stage',
            'run_pipeline', 'run_asset', 'playback_sequences', 'fidelity_frames', 'export_stage', 'stage_renderers',
-           'run_task', 'main']
+           'run_task', 'is_main_process', 'main']
 
 # %% ../nbs/14_pipeline.ipynb #f1230720
 def code_version() -> str:
@@ -234,8 +234,13 @@ def run_task(cfg: Config, task: str, resume: bool = True):
     "Run one task of the original's runner on `cfg`."
     if task not in TASKS: raise StageError(f"unknown task '{task}'; tasks are {sorted(TASKS)}")
     run_dir = experiment_dir(cfg)
-    save_config(cfg, run_dir / "config.yaml")
+    if is_main_process(): save_config(cfg, run_dir / "config.yaml")
     return TASKS[task](cfg, run_dir, resume)
+
+
+def is_main_process() -> bool:
+    "Not one of the other processes of an `accelerate launch` / torchrun run (their RANK environment variable)."
+    return int(os.environ.get("RANK", "0")) == 0
 
 # %% ../nbs/14_pipeline.ipynb #4d068496
 def _parser() -> argparse.ArgumentParser:
@@ -288,7 +293,7 @@ def _cmd_run(args, overrides):
     prefer = {"fine_tuning": "finetune"}.get(args.task)
     cfg = load_config(args.config, overrides, prefer)
     result = run_task(cfg, args.task, resume=not args.no_resume)
-    if result is not None: print(result)
+    if result is not None and is_main_process(): print(result)
 
 
 def _cmd_check_data(args, overrides):

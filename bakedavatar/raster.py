@@ -974,8 +974,8 @@ def _shade_torch(m: BakedAvatarModule, s: FrameSetup, rast: torch.Tensor, r, B: 
         stack = m.quantized_textures().reshape(1, -1, *m.textures.shape[2:])
         tex = r.texture(stack, m.stacked_uv(uv, l)[None, None])[0, 0]
         feat = m.position_offset[l] + m.position_scale[l] * tex[:, :C]
-        # per-pixel directions gathered per fragment (gathering the 3x3 ray matrix per fragment instead makes the
-        # backward pass accumulate every fragment into one frame's matrix: tens of ms on a GPU)
+        # per-pixel directions gathered per fragment: gathering the 3x3 ray matrix per fragment instead would make the
+        # backward pass accumulate every fragment into one frame's matrix, a slow, serialised index_put on a GPU
         view = pixel_view_dirs(s.rays, H, W).reshape(-1, 3)[b * (H * W) + pix]
         x = torch.cat([feat, n, view], -1)
         counts = torch.bincount(b, minlength=B).tolist()
