@@ -116,7 +116,8 @@ def pixel_rays(
 ):  # (origins (..., N, 3), unit directions (..., N, 3)) in world space
     "World-space rays through pixel coordinates `uv` of an OpenCV camera."
     pix = torch.cat([uv, torch.ones_like(uv[..., :1])], -1)
-    d_cam = pix @ torch.linalg.inv(K).transpose(-1, -2)  # camera-space points at depth 1
+    # inv_ex: no check of the result on the host (a synchronisation per call on a GPU)
+    d_cam = pix @ torch.linalg.inv_ex(K).inverse.transpose(-1, -2)  # camera-space points at depth 1
     dirs = F.normalize(d_cam @ c2w[..., :3, :3].transpose(-1, -2), dim=-1)
     origins = c2w[..., None, :3, 3].expand(dirs.shape)
     return origins, dirs

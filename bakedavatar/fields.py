@@ -439,7 +439,8 @@ class ImplicitAvatar(nn.Module):
         self.register_buffer("canonical_pose_feature", out.pose_feature[0])
         self.register_buffer("canonical_transforms", T)
         g = int(ghostbone)
-        self.init_bones = (0, 1 + g, 2 + g)  # ghost (or root), neck, jaw: root-finding initial guesses
+        # ghost (or root), neck, jaw: root-finding initial guesses (an index on the device: no host copy per use)
+        self.register_buffer("init_bones", torch.tensor([0, 1 + g, 2 + g]), persistent=False)
 
     def frame(self, expression: torch.Tensor, # (B, n_expr)
               pose: torch.Tensor, # (B, 15)

@@ -18,6 +18,7 @@ from torch import nn
 
 from .fields import inv3, spatial_mlp
 from .head_model import pose_feature, rigid, rodrigues
+from .volume import CudaGraphed
 
 # %% auto #0
 __all__ = ['RASTERIZERS', 'FUSED_LAUNCH', 'rasterize', 'interpolate', 'texture', 'edge_opposites', 'antialias',
@@ -25,7 +26,7 @@ __all__ = ['RASTERIZERS', 'FUSED_LAUNCH', 'rasterize', 'interpolate', 'texture',
            'uv_sphere', 'rasterize_ranges', 'cuda_context', 'CudaRasterizer', 'clip_matrices', 'depth_from_ndc',
            'ray_matrices', 'pixel_view_dirs', 'smooth_noise', 'random_global_mlp', 'layered_asset', 'sphere_asset',
            'demo_head_asset', 'FrameSetup', 'BakedAvatarModule', 'as_baked_module', 'counting_fragments',
-           'composite_layers', 'shade_fused', 'CudaGraphed', 'render_baked', 'BakedRenderer']
+           'composite_layers', 'shade_fused', 'render_baked', 'BakedRenderer']
 
 # %% ../nbs/09_raster.ipynb #34cc193d
 def _triangle_setup(clip_pos: torch.Tensor, # (B,V,4) clip-space positions
@@ -1159,29 +1160,6 @@ def shade_fused(m: BakedAvatarModule, # the avatar
         float(background), 1e-4, C=C, CT=tex.shape[3], K=K, HD=HD, FP=_pow2(C + 6), HP=_pow2(HD), KP=_pow2(K),
         BLOCK=block, num_warps=num_warps)
     return dict(rgb=rgb, mask=mask)
-
-
-class CudaGraphed:
-    "A function of fixed-shape CUDA tensors, captured once and replayed as a CUDA graph (outputs are reused buffers)."
-    def __init__(self, fn, # returns a tensor or a tuple of tensors; no host synchronisation inside
-                 *inputs: torch.Tensor, # example inputs (shapes, dtypes and device are fixed from now on)
-                ):
-        self.inputs = [x.detach().clone() for x in inputs]
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side), torch.no_grad():
-            for _ in range(2):  # warm-up: lazy initialisations happen outside the capture
-                fn(*self.inputs)
-        torch.cuda.current_stream().wait_stream(side)
-        self.graph = torch.cuda.CUDAGraph()
-        with torch.no_grad(), torch.cuda.graph(self.graph):
-            self.outputs = fn(*self.inputs)
-
-    def __call__(self, *inputs: torch.Tensor):
-        for buf, x in zip(self.inputs, inputs):
-            buf.copy_(x)
-        self.graph.replay()
-        return self.outputs
 
 
 def _fused_available(m: BakedAvatarModule, *inputs: torch.Tensor) -> bool:

@@ -134,7 +134,8 @@ class FrameParams(nn.Module):
     def forward(self, index: torch.Tensor, # (B,) frame indices
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]: # expression (B,E), pose (B,15), w2c (B,4,4)
         R, t = self.rotation[index], self.translation[index]
-        bottom = torch.tensor([0.0, 0.0, 0.0, 1.0], device=R.device).expand(len(index), 1, 4)
+        # the rows (0, 0, 0, 1) made on the device: a tensor copied from the host would wait for the GPU
+        bottom = torch.cat([torch.zeros_like(t[:, None]), torch.ones_like(t[:, None, :1])], -1)
         return self.expression[index], self.pose[index], torch.cat([torch.cat([R, t[..., None]], -1), bottom], -2)
 
 # %% ../nbs/06_train.ipynb #a54cc9f0
@@ -156,7 +157,8 @@ def sample_pixels(bbox: torch.Tensor, # (B, 4) face boxes (x0, y0, x1, y1) in pi
     H, W = img_res
     dev = bbox.device
     u = uniform.to(dev, non_blocking=True)
-    size = torch.tensor([W, H], device=dev)
+    size = torch.full((2,), W, device=dev)  # (W, H), made on the device: no host copy, which would wait for the GPU
+    size[1] = H
     n_whole = u.shape[1] - u.shape[1] // 2
     whole = (u[:, :n_whole] * size).long()
     lo = torch.minimum(bbox[:, :2].floor().long().clamp_min(0), size - 1)
@@ -188,7 +190,7 @@ def frame_rays(K: torch.Tensor, # (B, 3, 3) intrinsics
                xy: torch.Tensor, # (B, R, 2) long pixel indices
               ) -> tuple[torch.Tensor, torch.Tensor]: # origins, unit directions (B, R, 3), world space
     "World-space rays through the centres of pixels `xy`, differentiable in `w2c`."
-    return pixel_rays(K, torch.linalg.inv(w2c), xy.float() + 0.5)
+    return pixel_rays(K, torch.linalg.inv_ex(w2c).inverse, xy.float() + 0.5)
 
 # %% ../nbs/06_train.ipynb #7e99e151
 class Stage1Step(nn.Module):
@@ -492,7 +494,8 @@ def train_stage1(cfg: Config, # the resolved configuration
     batches = process_batches(train_ds, tc.batch_size, tc.seed, start, stop, accelerator, tc.num_workers)
     step, optimizer = accelerator.prepare(step, optimizer)
     core = accelerator.unwrap_model(step)
-    if accelerator.device.type == "cuda": compile_search(core.avatar)  # compiled root finding: ~1.5x on a GPU
+    if accelerator.device.type == "cuda":  # compiled, graph-replayed root finding; dynamic shapes: validation
+        compile_search(core.avatar, dynamic=True)  # renders (other shapes) need no recompilation
     if state:
         restore_checkpoint(state, path, core, optimizer, scheduler, getattr(accelerator, "scaler", None))
         accelerator.print(f"resuming from {path} (iteration {start})")

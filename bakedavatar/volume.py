@@ -14,9 +14,10 @@ from .data import pixel_centers, pixel_rays
 from .fields import Frame, ImplicitAvatar, inv3, matvec, spatial_mlp
 
 # %% auto #0
-__all__ = ['SKIN_LABELS', 'MOUTH_LABEL', 'sphere_clip', 'BroydenResult', 'broyden', 'SearchFns', 'compile_search', 'search_fns',
-           'Correspondence', 'solve_canonical', 'rigid_guesses', 'find_canonical', 'LevelHits', 'level_crossings',
-           'attach', 'manifold_at', 'composite', 'render_rays', 'render_image', 'nearest_vertex', 'stage1_losses']
+__all__ = ['SKIN_LABELS', 'MOUTH_LABEL', 'sphere_clip', 'BroydenResult', 'broyden', 'CudaGraphed', 'SearchFns', 'compile_search',
+           'search_fns', 'Correspondence', 'solve_canonical', 'rigid_guesses', 'find_canonical', 'LevelHits',
+           'level_crossings', 'attach', 'manifold_at', 'composite', 'RaySearch', 'search_rays', 'render_rays',
+           'render_image', 'nearest_vertex', 'stage1_losses']
 
 # %% ../nbs/05_volume.ipynb #7b34587b
 def sphere_clip(rays_o: torch.Tensor, # (..., 3) ray origins
@@ -89,15 +90,41 @@ def broyden(fn: Callable, # (..., 3) -> (..., 3) residual g(x), element-wise ove
     return BroydenResult(best_x, best_err, J_inv, hist)
 
 # %% ../nbs/05_volume.ipynb #aefad007
+class CudaGraphed:
+    "A function of fixed-shape CUDA tensors, captured once and replayed as a CUDA graph (outputs are reused buffers)."
+    def __init__(self, fn, # returns a tensor or a tuple of tensors; no host synchronisation inside
+                 *inputs: torch.Tensor, # example inputs (shapes, dtypes and device are fixed from now on)
+                ):
+        self.inputs = [x.detach().clone() for x in inputs]
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side), torch.no_grad():
+            for _ in range(2):  # warm-up: compilation, autotuning and lazy initialisations happen outside the capture
+                fn(*self.inputs)
+        torch.cuda.current_stream().wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        # thread-local: CUDA calls of other threads (the data loader's pinning thread) do not break the capture
+        with torch.no_grad(), torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
+            self.outputs = fn(*self.inputs)
+
+    def __call__(self, *inputs: torch.Tensor):
+        for buf, x in zip(self.inputs, inputs):
+            buf.copy_(x)
+        self.graph.replay()
+        return self.outputs
+
+
 class SearchFns(NamedTuple):
     deform: Callable  # avatar.deform
     manifold: Callable  # avatar.manifold
     kernels: tuple  # (direction, update) of `broyden`
     compiled: bool  # compiled functions prefer fixed shapes
+    graphs: dict | None  # input shapes -> `CudaGraphed` search of `render_rays` (None: no graphs)
 
 
 def compile_search(avatar, # the avatar
                    enable: bool = True, # False restores the eager functions
+                   cuda_graphs: bool = True, # also replay each ray search as a CUDA graph (CUDA inputs only)
                    **compile_kwargs, # passed to torch.compile
                   ):
     "Use torch.compile'd kernels in the avatar's gradient-free searches (GPU speed-up)."
@@ -106,14 +133,15 @@ def compile_search(avatar, # the avatar
         return avatar
     c = lambda f: torch.compile(f, **compile_kwargs)
     avatar.__dict__["_search_fns"] = SearchFns(c(avatar.deform), c(avatar.manifold),
-                                               (c(_broyden_direction), c(_broyden_update)), True)
+                                               (c(_broyden_direction), c(_broyden_update)), True,
+                                               {} if cuda_graphs else None)
     return avatar
 
 
 def search_fns(avatar) -> SearchFns:
     "The functions the searches call: compiled ones after `compile_search`, else the avatar's own."
     return avatar.__dict__.get("_search_fns") or SearchFns(avatar.deform, avatar.manifold,
-                                                           (_broyden_direction, _broyden_update), False)
+                                                           (_broyden_direction, _broyden_update), False, None)
 
 # %% ../nbs/05_volume.ipynb #8ec2d949
 _FAR = 1e3  # the s given to samples without a valid correspondence (finite, far outside every level)
@@ -150,8 +178,9 @@ def rigid_guesses(avatar: ImplicitAvatar, # the avatar
                   frame: Frame, # the frames' shared quantities
                  ) -> torch.Tensor:
     "Initial canonical guesses (B, G, N, 3): inverse rigid skinning by each of `avatar.init_bones`."
-    bones = list(avatar.init_bones)
-    M = avatar.canonical_transforms[bones] @ torch.linalg.inv(frame.transforms[:, bones].float())  # (B,G,4,4)
+    bones = avatar.init_bones
+    # inv_ex: no check of the result on the host (a synchronisation, not allowed inside a CUDA graph)
+    M = avatar.canonical_transforms[bones] @ torch.linalg.inv_ex(frame.transforms[:, bones].float()).inverse  # (B,G,4,4)
     return matvec(M[:, :, None, :3, :3], x_d[:, None]) + M[:, :, None, :3, 3]
 
 
@@ -287,6 +316,56 @@ def composite(rgb: torch.Tensor, # (B, R, K, 3) colour of each level's hit
     return out
 
 # %% ../nbs/05_volume.ipynb #5909112d
+class RaySearch(NamedTuple):
+    "What the gradient-free search finds along B x R rays."
+    ray_valid: torch.Tensor  # (B, R) the ray meets the bounding sphere
+    hit: torch.Tensor  # (B, R, K) the ray crosses level k
+    hit_t: torch.Tensor  # (B, R, K) depth of the crossing
+    hit_x_c: torch.Tensor  # (B, R, K, 3) its canonical point
+    mask_valid: torch.Tensor  # (B, R) some sample of the ray has a valid correspondence
+    x_min: torch.Tensor  # (B, R, 3) canonical point of the ray's sample with the smallest s (for the mask loss)
+    t_min: torch.Tensor  # (B, R) its depth
+
+
+def search_rays(avatar: ImplicitAvatar, # the avatar
+                rays_o: torch.Tensor, # (B, R, 3) ray origins, world
+                rays_d: torch.Tensor, # (B, R, 3) unit ray directions, world
+                frame: Frame, # the frames' shared quantities
+               ) -> RaySearch:
+    "Samples, correspondences and level crossings of every ray (no gradients, fp32)."
+    cfg = avatar.cfg
+    B, R, _ = rays_o.shape
+    n = cfg.n_samples
+    with torch.no_grad(), torch.autocast(rays_o.device.type, enabled=False):
+        near, far, ray_valid = sphere_clip(rays_o, rays_d, cfg.sphere_radius)
+        t = near[..., None] + (far - near)[..., None] * torch.linspace(0, 1, n, device=rays_o.device)
+        x_d = rays_o[:, :, None] + t[..., None] * rays_d[:, :, None]
+        corr = find_canonical(avatar, x_d.view(B, R * n, 3), frame,
+                              mask=ray_valid[..., None].expand(B, R, n).reshape(B, R * n))
+        hits = level_crossings(avatar, rays_o, rays_d, t, corr, frame)
+        s, ok = corr.s.view(B, R, n), corr.valid.view(B, R, n)
+        j = torch.where(ok, s, torch.full_like(s, float("inf"))).argmin(-1, keepdim=True)
+        x_min = corr.x_c.view(B, R, n, 3).gather(2, j[..., None].expand(B, R, 1, 3))[:, :, 0]
+        return RaySearch(ray_valid, hits.hit, hits.t, hits.x_c, ok.any(-1), x_min, t.gather(2, j)[..., 0])
+
+
+_MAX_GRAPHS = 4  # recorded search graphs kept per avatar (each holds its own GPU memory)
+
+
+def _searched(avatar: ImplicitAvatar, rays_o: torch.Tensor, rays_d: torch.Tensor, frame: Frame) -> RaySearch:
+    "`search_rays`, replayed from a CUDA graph of this input shape when `compile_search` asked for graphs."
+    graphs = search_fns(avatar).graphs
+    frame = Frame(*(f.detach() for f in frame))
+    if graphs is None or not rays_o.is_cuda:
+        return search_rays(avatar, rays_o, rays_d, frame)
+    key = (rays_o.shape, frame.coeffs.shape)
+    if key not in graphs:
+        if len(graphs) >= _MAX_GRAPHS: graphs.pop(next(iter(graphs)))  # forget the oldest shape
+        graphs[key] = CudaGraphed(lambda o, d, *f: tuple(search_rays(avatar, o, d, Frame(*f))), rays_o, rays_d, *frame)
+    # copies: the outputs (kept for the backward pass) must outlive the next replay
+    return RaySearch(*(x.clone() for x in graphs[key](rays_o, rays_d, *frame)))
+
+
 def render_rays(avatar: ImplicitAvatar, # the avatar
                 rays_o: torch.Tensor, # (B, R, 3) ray origins, world
                 rays_d: torch.Tensor, # (B, R, 3) ray directions, world (normalised here)
@@ -297,28 +376,16 @@ def render_rays(avatar: ImplicitAvatar, # the avatar
     "Render B x R rays by level-set compositing; see the table in STAGE1_API for the outputs."
     cfg = avatar.cfg
     B, R, _ = rays_o.shape
-    K, n = len(avatar.levels), cfg.n_samples
+    K = len(avatar.levels)
     rays_o, rays_d = rays_o.float(), F.normalize(rays_d.float(), dim=-1)
     with torch.autocast(rays_o.device.type, enabled=False):
         frame = avatar.frame(expression.float(), pose.float())
-    near, far, ray_valid = sphere_clip(rays_o.detach(), rays_d.detach(), cfg.sphere_radius)
-    t = near[..., None] + (far - near)[..., None] * torch.linspace(0, 1, n, device=rays_o.device)
-    with torch.no_grad():
-        x_d = rays_o.detach()[:, :, None] + t[..., None] * rays_d.detach()[:, :, None]
-        corr = find_canonical(avatar, x_d.view(B, R * n, 3), frame,
-                              mask=ray_valid[..., None].expand(B, R, n).reshape(B, R * n))
-        hits = level_crossings(avatar, rays_o, rays_d, t, corr, frame)
-        # the point closest to the surface on every ray, for the mask loss
-        s, ok = corr.s.view(B, R, n), corr.valid.view(B, R, n)
-        j = torch.where(ok, s, torch.full_like(s, float("inf"))).argmin(-1, keepdim=True)
-        mask_valid = ok.any(-1)
-        x_min = corr.x_c.view(B, R, n, 3).gather(2, j[..., None].expand(B, R, 1, 3))[:, :, 0]
-        t_min = t.gather(2, j)[..., 0]
+    found = _searched(avatar, rays_o.detach(), rays_d.detach(), frame)
     # re-attach gradients to the K hits and the minimum-s point of every ray
     o_all = torch.cat([rays_o[:, :, None].expand(B, R, K, 3).reshape(B, R * K, 3), rays_o], 1)
     d_all = torch.cat([rays_d[:, :, None].expand(B, R, K, 3).reshape(B, R * K, 3), rays_d], 1)
-    t_all = torch.cat([hits.t.view(B, R * K), t_min], 1)
-    x_c, J_inv, h = attach(avatar, torch.cat([hits.x_c.view(B, R * K, 3), x_min], 1),
+    t_all = torch.cat([found.hit_t.view(B, R * K), found.t_min], 1)
+    x_c, J_inv, h = attach(avatar, torch.cat([found.hit_x_c.view(B, R * K, 3), found.x_min], 1),
                            o_all + t_all[..., None] * d_all, frame)
     s, n_c = manifold_at(avatar, x_c, create_graph=torch.is_grad_enabled())
     P = R * K
@@ -332,12 +399,12 @@ def render_rays(avatar: ImplicitAvatar, # the avatar
     coef = spatial_mlp(torch.cat([rad.feature, n_d, dh], -1), frame.w1, frame.w2, cfg.spatial_temperature)
     rgb_k = (coef[..., None] * rad.basis).sum(-2).float()
     alpha = torch.cat([torch.ones_like(rad.alpha.view(B, R, K)[..., :1]), rad.alpha.view(B, R, K)[..., 1:]], -1)
-    out = composite(rgb_k.view(B, R, K, 3), alpha, th.view(B, R, K), hits.hit, background, n_d.view(B, R, K, 3))
+    out = composite(rgb_k.view(B, R, K, 3), alpha, th.view(B, R, K), found.hit, background, n_d.view(B, R, K, 3))
     E, Pc = avatar.deformer.blendshapes(h[:, :P])
-    out.update(ray_valid=ray_valid, hit=hits.hit, hit_depth=th.view(B, R, K), hit_points=xh.view(B, R, K, 3),
+    out.update(ray_valid=found.ray_valid, hit=found.hit, hit_depth=th.view(B, R, K), hit_points=xh.view(B, R, K, 3),
                hit_E=E.view(B, R, K, *E.shape[-2:]), hit_P=Pc.view(B, R, K, *Pc.shape[-2:]),
                hit_W=avatar.deformer.skinning(h[:, :P]).view(B, R, K, -1),
-               mask_s=s[:, P:], mask_valid=mask_valid, levels=avatar.levels,
+               mask_s=s[:, P:], mask_valid=found.mask_valid, levels=avatar.levels,
                canonical_vertices=avatar.canonical_vertices)
     return out
 
@@ -403,28 +470,34 @@ def stage1_losses(out: dict, # `render_rays` output
     bce = F.binary_cross_entropy_with_logits(logits, fg[..., None].expand_as(logits).float(), reduction="none")
     mask = (bce * use * weight).sum() / (50.0 * n_rays * K)
     # FLAME prior and distance on the hits inside the mask
-    sel = out["hit"] & fg[..., None]
-    d2, idx = nearest_vertex(out["hit_points"][sel], out["canonical_vertices"])
-    E_t = head_model.exprdirs[idx].transpose(-1, -2)
-    P_t = head_model.posedirs_per_vertex[idx].transpose(-1, -2)
-    W_t = head_model.lbs_weights[idx]
-    n_bones = out["hit_W"].shape[-1]
-    if n_bones == W_t.shape[-1] + 1: W_t = F.pad(W_t, (1, 0))
-    if head_model.vertex_labels is not None:
-        keep = (head_model.vertex_labels[idx] != MOUTH_LABEL).float()[:, None, None]
-        E_t, P_t = E_t * keep, P_t * keep
-    near = (d2.detach() < train_cfg.flame_distance_threshold).float()
-    err = (0.1 * ((out["hit_W"][sel] - W_t) ** 2).sum(-1) + 1000.0 * ((out["hit_E"][sel] - E_t) ** 2).sum((-1, -2))
-           + 1000.0 * ((out["hit_P"][sel] - P_t) ** 2).sum((-1, -2)))
-    flame_prior = (err * near).sum() / n_rays
+    hit = out["hit"]
+    sel = (hit & fg[..., None]).reshape(-1)  # (M,) slots that count, M = B*R*K
     skin = torch.ones_like(fg)
     if "semantic" in batch:
         sem = batch["semantic"]
-        is_skin = torch.isin(sem, torch.tensor(SKIN_LABELS, device=sem.device))
-        skin = torch.where(sem >= 0, is_skin, skin)
-    skin = skin[..., None].expand_as(sel)[sel]
+        skin = torch.where(sem >= 0, torch.stack([sem == label for label in SKIN_LABELS]).any(0), skin)
+    skin = sel & skin[..., None].expand(hit.shape).reshape(-1)
+    M = sel.numel()
+    slot = lambda a: a.reshape(M, *a.shape[hit.dim():])  # (M, ...) per-slot values
+    if not sel.is_cuda:  # the CPU evaluates the selected slots only. A GPU evaluates all and masks the rest:
+        slot = lambda a, every=slot, keep=sel: every(a)[keep]  # selecting would make the CPU wait for the GPU
+        sel, skin = sel[sel], skin[sel]                         # to count them, emptying its queue of work
+    points = torch.where(sel[:, None], slot(out["hit_points"]), 0.0)  # finite everywhere
+    d2, idx = nearest_vertex(points, out["canonical_vertices"])
+    E_t = head_model.exprdirs[idx].transpose(-1, -2)
+    P_t = head_model.posedirs_per_vertex[idx].transpose(-1, -2)
+    W_t = head_model.lbs_weights[idx]
+    hit_W = slot(out["hit_W"])
+    if hit_W.shape[-1] == W_t.shape[-1] + 1: W_t = F.pad(W_t, (1, 0))
+    if head_model.vertex_labels is not None:
+        keep = (head_model.vertex_labels[idx] != MOUTH_LABEL).float()[:, None, None]
+        E_t, P_t = E_t * keep, P_t * keep
+    near = sel & (d2.detach() < train_cfg.flame_distance_threshold)
+    err = (0.1 * ((hit_W - W_t) ** 2).sum(-1) + 1000.0 * ((slot(out["hit_E"]) - E_t) ** 2).sum((-1, -2))
+           + 1000.0 * ((slot(out["hit_P"]) - P_t) ** 2).sum((-1, -2)))
+    flame_prior = torch.where(near, err, 0.0).sum() / n_rays
     n_skin = skin.sum().float()  # the mean is over the global batch: with P processes, each divides by total / P
-    flame_dist = (d2 * skin).sum() / (n_skin if count_mean is None else count_mean(n_skin)).clamp_min(1)
+    flame_dist = torch.where(skin, d2, 0.0).sum() / (n_skin if count_mean is None else count_mean(n_skin)).clamp_min(1)
     decay = 0.5 ** (iteration // train_cfg.flame_decay_every)
     total = (train_cfg.rgb_weight * rgb + train_cfg.mask_weight * mask
              + train_cfg.flame_weight * decay * (flame_prior + flame_dist))
