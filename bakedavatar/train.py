@@ -494,8 +494,7 @@ def train_stage1(cfg: Config, # the resolved configuration
     batches = process_batches(train_ds, tc.batch_size, tc.seed, start, stop, accelerator, tc.num_workers)
     step, optimizer = accelerator.prepare(step, optimizer)
     core = accelerator.unwrap_model(step)
-    if accelerator.device.type == "cuda":  # compiled, graph-replayed root finding; dynamic shapes: validation
-        compile_search(core.avatar, dynamic=True)  # renders (other shapes) need no recompilation
+    if accelerator.device.type == "cuda": compile_search(core.avatar)  # compiled, graph-replayed root finding
     if state:
         restore_checkpoint(state, path, core, optimizer, scheduler, getattr(accelerator, "scaler", None))
         accelerator.print(f"resuming from {path} (iteration {start})")

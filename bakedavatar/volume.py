@@ -139,9 +139,12 @@ def compile_search(avatar, # the avatar
 
 
 def search_fns(avatar) -> SearchFns:
-    "The functions the searches call: compiled ones after `compile_search`, else the avatar's own."
-    return avatar.__dict__.get("_search_fns") or SearchFns(avatar.deform, avatar.manifold,
-                                                           (_broyden_direction, _broyden_update), False, None)
+    """The functions the searches call: compiled ones after `compile_search` while the avatar is training, else the
+    avatar's own. Renders in eval mode (validation, tests) stay eager: their batch shapes differ from training's, and
+    compiling those (sizes of 1 always get their own code) would cost more than it saves."""
+    fns = avatar.__dict__.get("_search_fns")
+    return fns if fns is not None and avatar.training else SearchFns(
+        avatar.deform, avatar.manifold, (_broyden_direction, _broyden_update), False, None)
 
 # %% ../nbs/05_volume.ipynb #8ec2d949
 _FAR = 1e3  # the s given to samples without a valid correspondence (finite, far outside every level)

@@ -59,6 +59,17 @@ def main():
     its = sorted(history)
     # speed after the first logged point, which includes torch.compile warm-up
     speed = (its[-1] - its[0]) / (history[its[-1]]["seconds"] - history[its[0]]["seconds"])
+    name, date = device_name(device), datetime.date.today().isoformat()
+    cmd = "python benchmarks/stage1_gpu.py " + " ".join(sys.argv[1:])
+    res = "x".join(map(str, cfg.dataset.img_res))
+    rows = []
+
+    def add(**row):  # rows are written as they come: a run cut short keeps what it measured
+        rows.append(dict(**row, device=name, command=cmd, date=date))
+        write_results(Path(args.out), rows)
+
+    add(figure=f"stage 1 training, {cfg.train.batch_size}x{cfg.train.rays_per_image} rays, {res} (validation and "
+               "checkpoints included)", value=speed, unit="it/s", target=">= 7.2 it/s (10x the original's 0.72)")
     test = FrameDataset(cfg, "test")
     avatar = build_avatar(cfg, FrameDataset(cfg, "train")).to(device).eval()
     curve = []
@@ -70,20 +81,12 @@ def main():
         curve.append({"iteration": it, "seconds": seconds, "test_psnr": test_psnr(avatar, test, device, args.eval_frames)})
         print(curve[-1], flush=True)
         write_results(Path(args.out).with_suffix(".curve.json"), curve)  # as it goes: a long run keeps its curve
-    fps = render_fps(avatar, test, device)
-    name = device_name(device)
-    cmd = "python benchmarks/stage1_gpu.py " + " ".join(sys.argv[1:])
-    date = datetime.date.today().isoformat()
-    res = "x".join(map(str, cfg.dataset.img_res))
-    rows = [dict(figure=f"stage 1 training, {cfg.train.batch_size}x{cfg.train.rays_per_image} rays, {res}",
-                 value=speed, unit="it/s", target=">= 7.2 it/s (10x the original's 0.72)", device=name, command=cmd, date=date),
-            dict(figure=f"stage 1 test PSNR ({args.eval_frames} frames) after {curve[-1]['seconds']:.0f} s of training",
-                 value=curve[-1]["test_psnr"],
-                 unit="dB", target=">= 30 dB within 600 s", device=name, command=cmd, date=date),
-            dict(figure=f"implicit render {res}", value=fps, unit="frames/s", target="> 0.3 (the original)",
-                 device=name, command=cmd, date=date)]
+    first = min(curve, key=lambda r: r["iteration"])
+    add(figure=f"stage 1 test PSNR ({args.eval_frames} frames) after {first['seconds']:.0f} s of training",
+        value=first["test_psnr"], unit="dB", target=">= 30 dB within 600 s")
+    add(figure=f"implicit render {res}", value=render_fps(avatar, test, device), unit="frames/s",
+        target="> 0.3 (the original)")
     print(json.dumps(rows, indent=1))
-    write_results(Path(args.out), rows)
 
 
 if __name__ == "__main__":
