@@ -480,11 +480,12 @@ def stage1_losses(out: dict, # `render_rays` output
         sem = batch["semantic"]
         skin = torch.where(sem >= 0, torch.stack([sem == label for label in SKIN_LABELS]).any(0), skin)
     skin = sel & skin[..., None].expand(hit.shape).reshape(-1)
+    # the CPU evaluates the selected slots only; a GPU evaluates all of them and masks the rest, because selecting
+    # would make the CPU wait for the GPU to count them, emptying its queue of work
+    evaluated = slice(None) if sel.is_cuda else sel
     M = sel.numel()
-    slot = lambda a: a.reshape(M, *a.shape[hit.dim():])  # (M, ...) per-slot values
-    if not sel.is_cuda:  # the CPU evaluates the selected slots only. A GPU evaluates all and masks the rest:
-        slot = lambda a, every=slot, keep=sel: every(a)[keep]  # selecting would make the CPU wait for the GPU
-        sel, skin = sel[sel], skin[sel]                         # to count them, emptying its queue of work
+    slot = lambda a: a.reshape(M, *a.shape[hit.dim():])[evaluated]  # values of the evaluated slots
+    sel, skin = sel[evaluated], skin[evaluated]
     points = torch.where(sel[:, None], slot(out["hit_points"]), 0.0)  # finite everywhere
     d2, idx = nearest_vertex(points, out["canonical_vertices"])
     E_t = head_model.exprdirs[idx].transpose(-1, -2)
