@@ -131,6 +131,8 @@ class LazyAdamW(torch.optim.AdamW):
             _lazy_adamw_kernel[(triton.cdiv(n, 16),)](
                 p, M, V, g.contiguous(), rows.contiguous(), step, n, lr, 1 - lr * group["weight_decay"], b1, b2,
                 math.log2(b1), math.log2(b2), group["eps"], C=C, CP=triton.next_power_of_2(C), ROWS=16)
+            for t in (p, M, V):  # written by the kernel: tell PyTorch they changed (caches keyed on the version)
+                torch.autograd.graph.increment_version(t)
             return
         m = M[rows].lerp_(g, 1 - b1)
         v = V[rows].mul_(b2).addcmul_(g, g, value=1 - b2)

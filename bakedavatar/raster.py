@@ -1317,8 +1317,20 @@ def _differentiable_parts(m: BakedAvatarModule, compile: bool) -> tuple:
         return m.frame_setup, fragment_rgba, composite_layers
     if "compiled" not in m._cache:
         graphed = lambda fn: torch.compile(fn, dynamic=False, mode="reduce-overhead")  # fixed shapes: CUDA graphs
-        m._cache["compiled"] = (graphed(m.frame_setup), torch.compile(fragment_rgba), graphed(composite_layers))
+        m._cache["compiled"] = (graphed(m.frame_setup), _any_fragment_count(torch.compile(fragment_rgba)),
+                                graphed(composite_layers))
     return m._cache["compiled"]
+
+
+def _any_fragment_count(compiled):
+    "`compiled` (a compiled `fragment_rgba`) made for any number of fragments from its first call."
+    def call(*args):
+        # without this, the first call compiles for its own fragment count and the second for any: a run's first
+        # iteration would use other kernels (another rounding) than the same iteration after a resume
+        for t in args[:4]:
+            torch._dynamo.maybe_mark_dynamic(t, 0)
+        return compiled(*args)
+    return call
 
 
 def render_baked(avatar, # BakedAvatarModule, BakedAvatar or asset folder
