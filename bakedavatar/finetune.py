@@ -264,7 +264,9 @@ def finetune(cfg: Config, # the resolved configuration
     set_seed(tc.seed)
     source = baked_asset_path(run_dir)
     train_ds = finetune_dataset(cfg)
-    avatar = BakedAvatarModule(load_asset(source), free_geometry=fc.free_geometry)
+    # the textures' gradient is sparse, except over several GPUs: NCCL has no sparse all-reduce (gloo, the CPU's, has)
+    sparse = accelerator.num_processes == 1 or accelerator.device.type == "cpu"
+    avatar = BakedAvatarModule(load_asset(source), free_geometry=fc.free_geometry, sparse_gradient=sparse)
     if avatar.n_expr != train_ds.n_expr:
         raise StageError(f"{source}: the asset takes {avatar.n_expr} expression coefficients, the frames of "
                          f"{cfg.dataset.subject} have {train_ds.n_expr}")

@@ -844,6 +844,7 @@ class BakedAvatarModule(nn.Module):
     def __init__(self,
                  asset, # a `bakedavatar.texture.BakedAvatar`
                  free_geometry: bool = False, # make the zero-pose vertices a parameter too
+                 sparse_gradient: bool = True, # the textures' gradient as the rows looked up (else dense)
                 ):
         super().__init__()
         layers = asset.layers
@@ -877,7 +878,8 @@ class BakedAvatarModule(nn.Module):
         self.texture_shape = tuple(textures.shape)
         # one row per texel in an embedding table: its gradient (`TexelRows`) holds only the rows a frame looked up,
         # and nn.Embedding(sparse=True) tells DDP to reduce it as a sparse gradient
-        self.texels = nn.Embedding.from_pretrained(textures.reshape(-1, textures.shape[-1]), freeze=False, sparse=True)
+        self.texels = nn.Embedding.from_pretrained(textures.reshape(-1, textures.shape[-1]), freeze=False,
+                                                   sparse=sparse_gradient)
         self.register_buffer("position_offset", cat("position_offset").reshape(len(layers), -1))
         self.register_buffer("position_scale", cat("position_scale").reshape(len(layers), -1))
         joints = torch.as_tensor(asset.joints, dtype=torch.float32)
@@ -974,7 +976,9 @@ class BakedAvatarModule(nn.Module):
         L, Ht, Wt, _ = self.texture_shape
         taps, weights = bilinear_taps(uv, Ht, Wt)
         texels, where = torch.unique(taps + layer[:, None] * (Ht * Wt), return_inverse=True)
-        rows = torch.fake_quantize_per_tensor_affine(TexelRows.apply(self.texels.weight, texels), 1 / 255, 0, 0, 255)
+        table = self.texels.weight
+        rows = torch.fake_quantize_per_tensor_affine(TexelRows.apply(table, texels) if self.texels.sparse
+                                                     else table[texels], 1 / 255, 0, 0, 255)
         return blend_taps(rows, where, weights)
 
     def textures_u8(self) -> torch.Tensor: # (L,Ht,Wt,C+4K) uint8, cached until the parameter changes
