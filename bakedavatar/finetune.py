@@ -112,7 +112,7 @@ class LazyAdamW(torch.optim.AdamW):
         super().step()
         for group, p, grad in sparse:
             p.grad = grad
-            self._lazy_step(group, p, grad if grad.is_coalesced() else grad.coalesce())
+            self._lazy_step(group, p, grad.coalesce())
 
     def _lazy_step(self, group: dict, p: torch.Tensor, grad: torch.Tensor):
         "AdamW's update of the rows of the 2-D `p` (an embedding table) that the coalesced sparse `grad` names."

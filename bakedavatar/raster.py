@@ -31,9 +31,9 @@ __all__ = ['RASTERIZERS', 'FUSED_LAUNCH', 'rasterize', 'interpolate', 'texture',
            'perspective_projection', 'to_clip', 'flip_rows', 'TorchRasterizer', 'register_rasterizer', 'get_rasterizer',
            'uv_sphere', 'rasterize_ranges', 'cuda_context', 'CudaRasterizer', 'clip_matrices', 'depth_from_ndc',
            'ray_matrices', 'pixel_view_dirs', 'smooth_noise', 'random_global_mlp', 'layered_asset', 'sphere_asset',
-           'demo_head_asset', 'bilinear_taps', 'TexelRows', 'BlendTaps', 'blend_taps', 'FrameSetup',
-           'BakedAvatarModule', 'as_baked_module', 'counting_fragments', 'composite_layers', 'fragment_rgba',
-           'shade_fused', 'render_baked', 'BakedRenderer']
+           'demo_head_asset', 'bilinear_taps', 'BlendTaps', 'blend_taps', 'FrameSetup', 'BakedAvatarModule',
+           'as_baked_module', 'counting_fragments', 'composite_layers', 'fragment_rgba', 'shade_fused', 'render_baked',
+           'BakedRenderer']
 
 # %% ../nbs/09_raster.ipynb #34cc193d
 def _triangle_setup(clip_pos: torch.Tensor, # (B,V,4) clip-space positions
@@ -749,22 +749,6 @@ def bilinear_taps(uv: torch.Tensor, # (N,2) texture coordinates in [0,1], row 0 
     return ((ys[:, :, None] * width + xs[:, None, :]).reshape(-1, 4),
             (wy[:, :, None] * wx[:, None, :]).reshape(-1, 4))
 
-class TexelRows(torch.autograd.Function):
-    "Rows of a 2-D table (an embedding's weight) by sorted, unique index; the gradient is sparse and marked coalesced."
-    @staticmethod
-    def forward(ctx, table: torch.Tensor, # (R, C)
-                rows: torch.Tensor, # (U,) sorted, unique row indices
-               ) -> torch.Tensor: # (U, C)
-        ctx.save_for_backward(rows)
-        ctx.table_shape = table.shape
-        return table[rows]
-
-    @staticmethod
-    def backward(ctx, grad):
-        rows, = ctx.saved_tensors
-        return torch.sparse_coo_tensor(rows[None], grad, ctx.table_shape, is_coalesced=True, check_invariants=False), None
-
-
 if triton is not None:
     @triton.jit
     def _blend_taps_kernel(rows_ptr, where_ptr, w_ptr, out_ptr, n, C: tl.constexpr, CP: tl.constexpr,
@@ -876,8 +860,8 @@ class BakedAvatarModule(nn.Module):
             *l.radiance_textures.shape[1:3], -1)], -1) for l in layers]
         textures = torch.as_tensor(np.stack(q), dtype=torch.float32) / 255
         self.texture_shape = tuple(textures.shape)
-        # one row per texel in an embedding table: its gradient (`TexelRows`) holds only the rows a frame looked up,
-        # and nn.Embedding(sparse=True) tells DDP to reduce it as a sparse gradient
+        # one row per texel in an embedding table: with sparse=True its gradient holds only the rows a frame looked
+        # up, and DDP knows to reduce it as a sparse gradient
         self.texels = nn.Embedding.from_pretrained(textures.reshape(-1, textures.shape[-1]), freeze=False,
                                                    sparse=sparse_gradient)
         self.register_buffer("position_offset", cat("position_offset").reshape(len(layers), -1))
@@ -976,9 +960,7 @@ class BakedAvatarModule(nn.Module):
         L, Ht, Wt, _ = self.texture_shape
         taps, weights = bilinear_taps(uv, Ht, Wt)
         texels, where = torch.unique(taps + layer[:, None] * (Ht * Wt), return_inverse=True)
-        table = self.texels.weight
-        rows = torch.fake_quantize_per_tensor_affine(TexelRows.apply(table, texels) if self.texels.sparse
-                                                     else table[texels], 1 / 255, 0, 0, 255)
+        rows = torch.fake_quantize_per_tensor_affine(self.texels(texels), 1 / 255, 0, 0, 255)
         return blend_taps(rows, where, weights)
 
     def textures_u8(self) -> torch.Tensor: # (L,Ht,Wt,C+4K) uint8, cached until the parameter changes

